@@ -1,0 +1,17 @@
+//! One module per subcommand; each turns its arguments into a validated config,
+//! calls a library, and prints.
+
+mod demo;
+mod devices;
+mod generate;
+
+use crate::cli::{Cli, Command};
+use crate::Outcome;
+
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    match cli.command {
+        Command::Devices(args) => devices::run(devices::Config::from_args(&args)),
+        Command::Demo => demo::run(),
+        Command::Generate { what, out_dir } => generate::run(what, out_dir.as_deref()),
+    }
+}

@@ -1,0 +1,56 @@
+//! The command-line contract: help, exit codes, generated docs, error lines.
+
+use crate::util::*;
+
+#[test]
+fn help_documents_exit_codes() {
+    let output = run(&["--help"]);
+    assert!(output.status.success());
+    let text = stdout(&output);
+    assert!(text.contains("Exit status:"), "{text}");
+    assert!(text.contains("devices"), "{text}");
+}
+
+#[test]
+fn usage_errors_exit_2_on_stderr() {
+    let output = run(&["no-such-command"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stdout(&output).is_empty());
+    assert!(stderr(&output).contains("no-such-command"));
+}
+
+#[test]
+fn generated_man_page_and_completions() {
+    let dir = temp_dir();
+    let out_dir = dir.path().join("man");
+    let out_dir = out_dir.display().to_string();
+    let man = run(&["generate", "man", "--out-dir", &out_dir]);
+    assert!(man.status.success(), "{}", stderr(&man));
+    let page = std::fs::read_to_string(dir.path().join("man/wisp.1")).unwrap();
+    assert!(page.contains(".TH wisp"), "{page}");
+    let devices = std::fs::read_to_string(dir.path().join("man/wisp-devices.1")).unwrap();
+    assert!(devices.contains("json"), "{devices}");
+    assert!(
+        !dir.path().join("man/wisp-generate.1").exists(),
+        "hidden command got a page"
+    );
+    let bash = stdout(&run(&["generate", "bash"]));
+    assert!(bash.contains("_wisp()"), "{bash}");
+    assert!(bash.contains("--json"));
+}
+
+#[test]
+fn output_to_a_pipe_has_no_colour() {
+    let output = run(&["devices"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stdout(&output).contains('\x1b'));
+}
+
+#[test]
+fn demo_runs_and_says_what_works() {
+    let output = run(&["demo"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("works now"), "{text}");
+    assert!(text.contains("DEVICE"), "{text}");
+}
