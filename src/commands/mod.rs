@@ -1,6 +1,7 @@
 //! One module per subcommand; each turns its arguments into a validated config,
 //! calls a library, and prints.
 
+mod certs;
 mod demo;
 mod devices;
 mod generate;
@@ -11,6 +12,7 @@ use crate::Outcome;
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Devices(args) => devices::run(devices::Config::from_args(&args)),
+        Command::Certs(command) => certs::run(command),
         Command::Demo => demo::run(),
         Command::Generate { what, out_dir } => generate::run(what, out_dir.as_deref()),
     }
