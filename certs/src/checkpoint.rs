@@ -41,7 +41,12 @@ pub fn origin_for(key: &PublicKey) -> String {
 
 impl Checkpoint {
     fn body(&self) -> String {
-        format!("{}\n{}\n{}\n", self.origin, self.size, BASE64.encode(self.root))
+        format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            BASE64.encode(self.root)
+        )
     }
 
     pub fn sign(self, key: &SecretKey) -> SignedCheckpoint {
@@ -115,7 +120,10 @@ impl SignedCheckpoint {
             .split_once(' ')
             .ok_or_else(|| malformed(5, "expected '\u{2014} <key name> <signature>'"))?;
         if name != origin {
-            return Err(malformed(5, "the signature's key name differs from the origin"));
+            return Err(malformed(
+                5,
+                "the signature's key name differs from the origin",
+            ));
         }
         let sig = BASE64
             .decode(encoded)

@@ -86,7 +86,9 @@ impl SecretKey {
 
     pub fn load(path: &Path) -> Result<SecretKey, LedgerError> {
         let text = match read_file(path) {
-            Err(LedgerError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Err(LedgerError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
                 return Err(LedgerError::NoSigningKey {
                     path: path.to_path_buf(),
                 })
@@ -168,7 +170,9 @@ pub fn generate(dir: &Path, random: &mut dyn RandomSource) -> Result<GeneratedKe
     let mut seed = [0u8; 32];
     random.fill(&mut seed).map_err(io(&signing_key))?;
     let mut fingerprint = [0u8; 32];
-    random.fill(&mut fingerprint).map_err(io(&fingerprint_key))?;
+    random
+        .fill(&mut fingerprint)
+        .map_err(io(&fingerprint_key))?;
     let secret = SecretKey(SigningKey::from_bytes(&seed));
     let public = secret.public();
 

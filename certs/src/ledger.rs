@@ -219,14 +219,16 @@ impl Ledger {
         let subtrees = file
             .frontier
             .iter()
-            .map(|h| parse_hex(h))
+            .map(|h| parse_hex(h.as_bytes()))
             .collect::<Option<Vec<Hash>>>()
             .ok_or_else(|| malformed("frontier holds a value that is not a hash"))?;
         let frontier = Frontier::from_parts(checkpoint.checkpoint.size, subtrees)
             .ok_or_else(|| malformed("frontier does not fit the checkpoint's size"))?;
         let last_leaf = match &file.last_leaf {
             None => None,
-            Some(h) => Some(parse_hex(h).ok_or_else(|| malformed("last_leaf is not a hash"))?),
+            Some(h) => {
+                Some(parse_hex(h.as_bytes()).ok_or_else(|| malformed("last_leaf is not a hash"))?)
+            }
         };
         Ok(Some(Head {
             checkpoint,
@@ -252,6 +254,45 @@ impl Ledger {
             offset: 0,
             path,
         })
+    }
+
+    /// Calls `visit` with consecutive blocks of the log, each holding whole lines
+    /// (newline included) except possibly a torn last line at the very end, and the
+    /// block's byte offset. Reads in large blocks so that callers can work on line
+    /// slices without a copy per line.
+    pub fn for_each_block(
+        &self,
+        mut visit: impl FnMut(&[u8], u64) -> Result<(), LedgerError>,
+    ) -> Result<(), LedgerError> {
+        const BLOCK: usize = 8 << 20;
+        let path = self.log_path();
+        let mut file = match File::open(&path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(source) => return Err(LedgerError::Io { path, source }),
+        };
+        let mut buffer: Vec<u8> = Vec::with_capacity(2 * BLOCK);
+        let mut offset = 0u64;
+        loop {
+            // read_to_end fills spare capacity without zeroing it first.
+            let read = (&mut file)
+                .take(BLOCK as u64)
+                .read_to_end(&mut buffer)
+                .map_err(self.io(&path))?;
+            if read == 0 {
+                if !buffer.is_empty() {
+                    visit(&buffer, offset)?;
+                }
+                return Ok(());
+            }
+            // Hand over whole lines; keep a partial last line for the next read.
+            if let Some(last_newline) = memchr::memrchr(b'\n', &buffer) {
+                let whole = last_newline + 1;
+                visit(&buffer[..whole], offset)?;
+                offset += whole as u64;
+                buffer.drain(..whole);
+            }
+        }
     }
 
     /// Appends one certificate per disposal, under the writers' lock, and signs a

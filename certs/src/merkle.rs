@@ -95,7 +95,11 @@ impl Frontier {
 
 /// The audit path for leaf `index` in the tree over `leaves` (RFC 9162 §2.1.3.1).
 pub fn inclusion_proof(leaves: &[Hash], index: usize) -> Vec<Hash> {
-    assert!(index < leaves.len(), "leaf {index} outside a tree of {}", leaves.len());
+    assert!(
+        index < leaves.len(),
+        "leaf {index} outside a tree of {}",
+        leaves.len()
+    );
     let mut proof = Vec::new();
     let mut leaves = leaves;
     let mut index = index;
@@ -230,7 +234,9 @@ mod tests {
     use super::*;
 
     fn leaves(n: usize) -> Vec<Hash> {
-        (0..n).map(|i| leaf_hash(format!("leaf {i}").as_bytes())).collect()
+        (0..n)
+            .map(|i| leaf_hash(format!("leaf {i}").as_bytes()))
+            .collect()
     }
 
     #[test]
@@ -274,11 +280,20 @@ mod tests {
             let r = root(&all);
             for i in 0..n {
                 let proof = inclusion_proof(&all, i);
-                assert!(verify_inclusion(&all[i], i as u64, n as u64, &proof, &r), "{i} of {n}");
+                assert!(
+                    verify_inclusion(&all[i], i as u64, n as u64, &proof, &r),
+                    "{i} of {n}"
+                );
                 let other = leaf_hash(b"forged");
                 assert!(!verify_inclusion(&other, i as u64, n as u64, &proof, &r));
                 if n > 1 {
-                    assert!(!verify_inclusion(&all[i], ((i + 1) % n) as u64, n as u64, &proof, &r));
+                    assert!(!verify_inclusion(
+                        &all[i],
+                        ((i + 1) % n) as u64,
+                        n as u64,
+                        &proof,
+                        &r
+                    ));
                 }
                 if let Some(first) = proof.first() {
                     let mut bad = proof.clone();
@@ -306,7 +321,13 @@ mod tests {
                     let mut rewritten = all.clone();
                     rewritten[m - 1] = leaf_hash(b"rewritten");
                     let forged_root = root(&rewritten);
-                    assert!(!verify_consistency(m as u64, n as u64, &old_root, &forged_root, &proof));
+                    assert!(!verify_consistency(
+                        m as u64,
+                        n as u64,
+                        &old_root,
+                        &forged_root,
+                        &proof
+                    ));
                     assert!(!verify_consistency(
                         m as u64,
                         n as u64,

@@ -141,7 +141,10 @@ fn appends_chain_and_verify() {
     let second: Certificate = serde_json::from_str(&lines[1]).unwrap();
     assert_eq!(first.sequence, 0);
     assert_eq!(first.previous, None);
-    assert_eq!(second.previous, Some(hex(&crate::merkle::leaf_hash(lines[0].as_bytes()))));
+    assert_eq!(
+        second.previous,
+        Some(hex(&crate::merkle::leaf_hash(lines[0].as_bytes())))
+    );
     assert_eq!(first.schema, SCHEMA);
 }
 
@@ -150,8 +153,16 @@ fn canonical_bytes_are_sorted_compact_and_stable() {
     let certificate = Certificate::new(sample_disposal("SN1"), 0, None, at("2026-11-25T09:30:00Z"));
     let text = String::from_utf8(certificate.canonical_bytes()).unwrap();
     assert!(!text.contains('\n') && !text.contains(": "));
-    assert!(text.starts_with(r#"{"destination":"recycling","media":{"kind":"device","manufacturer":"Seagate""#), "{text}");
-    assert!(text.ends_with(r#""schema":"wisp-certificate/1","sequence":0}"#), "{text}");
+    assert!(
+        text.starts_with(
+            r#"{"destination":"recycling","media":{"kind":"device","manufacturer":"Seagate""#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(r#""schema":"wisp-certificate/1","sequence":0}"#),
+        "{text}"
+    );
     // Parsing and re-serializing gives the same bytes.
     let reparsed: Certificate = serde_json::from_str(&text).unwrap();
     assert_eq!(reparsed.canonical_bytes(), text.as_bytes());
@@ -250,13 +261,19 @@ fn rollback_and_reextension_are_caught_with_a_kept_checkpoint() {
     fixture.ledger.append(vec![], &clock()).unwrap();
     assert_valid(&verdict(&fixture), 2);
     let rolled_back = verify_ledger(&fixture.ledger, &fixture.key, Some(&kept)).unwrap();
-    assert!(matches!(&rolled_back, Verdict::Tampered(t) if t.reason.contains("rolled back")), "{rolled_back:?}");
+    assert!(
+        matches!(&rolled_back, Verdict::Tampered(t) if t.reason.contains("rolled back")),
+        "{rolled_back:?}"
+    );
 
     // ... and re-extends it past the kept size with different certificates.
     append(&fixture.ledger, 4);
     assert_valid(&verdict(&fixture), 6);
     let rewritten = verify_ledger(&fixture.ledger, &fixture.key, Some(&kept)).unwrap();
-    assert!(matches!(&rewritten, Verdict::Tampered(t) if t.reason.contains("not an extension")), "{rewritten:?}");
+    assert!(
+        matches!(&rewritten, Verdict::Tampered(t) if t.reason.contains("not an extension")),
+        "{rewritten:?}"
+    );
 }
 
 #[test]
@@ -308,7 +325,10 @@ fn a_log_shorter_than_its_head_refuses_appends() {
     let fixture = ledger_with(3);
     let lines = log_lines(&fixture);
     write_lines(&fixture, &lines[..2]);
-    let err = fixture.ledger.append(vec![sample_disposal("X")], &clock()).unwrap_err();
+    let err = fixture
+        .ledger
+        .append(vec![sample_disposal("X")], &clock())
+        .unwrap_err();
     assert!(err.to_string().contains(LOG_FILE), "{err}");
 }
 
@@ -356,12 +376,18 @@ fn bundles_verify_alone_and_catch_changes() {
     let cert = bundle.join("certificates/5.json");
     let original = fs::read_to_string(&cert).unwrap();
     fs::write(&cert, original.replace("SN0005", "SN0006")).unwrap();
-    assert_eq!(tampered_entry(&verify_bundle(&bundle, &fixture.key).unwrap()), Some(5));
+    assert_eq!(
+        tampered_entry(&verify_bundle(&bundle, &fixture.key).unwrap()),
+        Some(5)
+    );
     fs::write(&cert, &original).unwrap();
     let checkpoint = bundle.join("checkpoint");
     let text = fs::read_to_string(&checkpoint).unwrap();
     fs::write(&checkpoint, text.replacen("\n7\n", "\n8\n", 1)).unwrap();
-    assert!(matches!(verify_bundle(&bundle, &fixture.key).unwrap(), Verdict::Tampered(_)));
+    assert!(matches!(
+        verify_bundle(&bundle, &fixture.key).unwrap(),
+        Verdict::Tampered(_)
+    ));
 }
 
 #[test]
@@ -409,7 +435,12 @@ fn exports_cover_every_signed_certificate() {
     let mut csv = Vec::new();
     crate::export::write_csv(&export, &mut csv).unwrap();
     let mut reader = csv::Reader::from_reader(&csv[..]);
-    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
     assert_eq!(header, crate::export::CSV_COLUMNS);
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 3);

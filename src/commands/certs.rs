@@ -92,18 +92,22 @@ fn read_disposals(path: &Path) -> anyhow::Result<Vec<Disposal>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let located = |err: serde_json::Error| {
+        let position = format!(" at line {} column {}", err.line(), err.column());
+        let message = err.to_string();
         anyhow::anyhow!(
             "{}, line {}, column {}: {}",
             path.display(),
             err.line(),
             err.column(),
-            err
+            message.strip_suffix(&position).unwrap_or(&message)
         )
     };
     if text.trim_start().starts_with('[') {
         serde_json::from_str(&text).map_err(located)
     } else {
-        serde_json::from_str(&text).map(|one| vec![one]).map_err(located)
+        serde_json::from_str(&text)
+            .map(|one| vec![one])
+            .map_err(located)
     }
 }
 
@@ -173,7 +177,15 @@ fn list(ledger: &Ledger, json: bool) -> anyhow::Result<Outcome> {
     if rows.is_empty() {
         writeln!(stdout, "no certificates in {}", ledger.dir().display())?;
     } else {
-        let header = ["ID", "RECORDED (UTC)", "CATEGORY", "METHOD", "VERIFIED", "MEDIA", "HASH"];
+        let header = [
+            "ID",
+            "RECORDED (UTC)",
+            "CATEGORY",
+            "METHOD",
+            "VERIFIED",
+            "MEDIA",
+            "HASH",
+        ];
         stdout.write_all(output::table(&header, &rows).as_bytes())?;
     }
     Ok(Outcome::Success)
@@ -234,7 +246,11 @@ fn print_verdict(verdict: Verdict, what: &str) -> Outcome {
                 verified.key_id
             );
             if !verified.certificates.is_empty() {
-                let ids: Vec<String> = verified.certificates.iter().map(|s| format!("#{s}")).collect();
+                let ids: Vec<String> = verified
+                    .certificates
+                    .iter()
+                    .map(|s| format!("#{s}"))
+                    .collect();
                 line.push_str(&format!("; included: {}", ids.join(" ")));
             }
             if let Some(size) = verified.extends {
@@ -274,7 +290,10 @@ fn checkpoint(ledger: &Ledger) -> anyhow::Result<Outcome> {
             print!("{text}");
             Ok(Outcome::Success)
         }
-        None => bail!("{}: no signed checkpoint yet (nothing recorded)", ledger.dir().display()),
+        None => bail!(
+            "{}: no signed checkpoint yet (nothing recorded)",
+            ledger.dir().display()
+        ),
     }
 }
 
@@ -284,11 +303,14 @@ fn export(ledger: &Ledger, format: ExportFormat, out: Option<&Path>) -> anyhow::
     match format {
         ExportFormat::Csv => write_csv(&export, &mut bytes)?,
         ExportFormat::Json => write_json(&export, &mut bytes)?,
-        ExportFormat::Pdf => bytes = render_pdf(&export, concat!("wisp ", env!("CARGO_PKG_VERSION"))),
+        ExportFormat::Pdf => {
+            bytes = render_pdf(&export, concat!("wisp ", env!("CARGO_PKG_VERSION")))
+        }
     }
     match out {
         Some(path) => {
-            std::fs::write(path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::write(path, &bytes)
+                .with_context(|| format!("cannot write {}", path.display()))?;
             eprintln!(
                 "exported {} certificate(s) to {}",
                 export.entries.len(),

@@ -1,7 +1,12 @@
-//! `wisp demo`: runs what wisp can do today on this machine, harmlessly, and says
-//! plainly what is still to come.
+//! `wisp demo`: runs what wisp can do today on this machine, harmlessly (nothing
+//! outside a temp dir is written), and says plainly what is still to come.
 
 use anyhow::Context;
+use certs::export::{render_pdf, Export};
+use certs::{
+    Category, Disposal, Ledger, Media, MediaType, Operator, OsRandom, PhysicalMedia, Sanitization,
+    SystemClock, Tool, Verdict, Verification, VerificationResult,
+};
 use shred::{EmptyDevices, SystemView};
 
 use super::devices;
@@ -31,9 +36,60 @@ pub fn run() -> anyhow::Result<Outcome> {
         devices.len()
     );
 
-    println!("{}", heading("2. What works and what is coming"));
+    println!("{}", heading("2. A signed certificate ledger (wisp certs)"));
+    let dir = tempfile::Builder::new()
+        .prefix("wisp-demo-")
+        .tempdir()
+        .context("cannot create a temp dir")?
+        .keep();
+    let ledger = Ledger::new(dir.join("ledger"));
+    let keys = certs::keys::generate(ledger.dir(), &mut OsRandom)?;
+    println!(
+        "  made an Ed25519 key pair (key {}) in {}",
+        keys.public.key_id(),
+        ledger.dir().display()
+    );
+    let (recorded, _) = ledger.append(vec![sample_disposal()], &SystemClock)?;
+    println!(
+        "  recorded certificate #{}: 3 boxes of 2019 payroll records shredded by a vendor",
+        recorded[0].sequence
+    );
+    match certs::verify_ledger(&ledger, &keys.public, None)? {
+        Verdict::Valid(v) => println!(
+            "  verified: {} certificate(s), signature and Merkle root hold",
+            v.size
+        ),
+        Verdict::Tampered(t) => anyhow::bail!("the demo ledger failed verification: {t}"),
+    }
+    let log = ledger.log_path();
+    let original = std::fs::read(&log)?;
+    let forged = String::from_utf8_lossy(&original).replace("payroll", "PAYROLL");
+    std::fs::write(&log, forged)?;
+    match certs::verify_ledger(&ledger, &keys.public, None)? {
+        Verdict::Tampered(t) => println!(
+            "  after editing one word of the log: TAMPERED ({})",
+            t.reason
+        ),
+        Verdict::Valid(_) => anyhow::bail!("the demo's forged ledger passed verification"),
+    }
+    std::fs::write(&log, original)?;
+    let pdf = dir.join("certificates.pdf");
+    std::fs::write(
+        &pdf,
+        render_pdf(&Export::from_ledger(&ledger)?, "wisp demo"),
+    )?;
+    println!("  the auditor's PDF: {}", pdf.display());
+    println!(
+        "  (the demo leaves {} for you to look at; remove it when done)\n",
+        dir.display()
+    );
+
+    println!("{}", heading("3. What works and what is coming"));
     println!("  works now  wisp devices [--json]    drive identity, geometry and safety flags");
-    println!("  coming     wisp certs ...            signed, chained disposal certificates");
+    println!(
+        "  works now  wisp certs ...            keygen, issue, list, show, verify, checkpoint,"
+    );
+    println!("                                       export csv|json|pdf, bundle");
     println!(
         "  coming     wisp shred ...            verified parallel erasure of drives and files"
     );
@@ -41,4 +97,50 @@ pub fn run() -> anyhow::Result<Outcome> {
     println!("  coming     wisp sweep ...            retention sweeps under a policy file");
     println!("\nEach of these joins this demo as it lands.");
     Ok(Outcome::Success)
+}
+
+fn sample_disposal() -> Disposal {
+    let now = jiff::Timestamp::now();
+    Disposal {
+        operator: Operator {
+            name: "Dana Reyes".into(),
+            title: Some("Office Manager".into()),
+            organization: "Acme Dental LLC (demo)".into(),
+            location: Some("Worcester, MA".into()),
+            contact: None,
+        },
+        media: Media::Physical(PhysicalMedia {
+            description: "3 archive boxes, 2019 payroll records".into(),
+            media_type: MediaType::Paper,
+            quantity: Some(3),
+            serials: None,
+            property_number: None,
+        }),
+        sanitization: Sanitization {
+            category: Category::Destroy,
+            technique: "shred".into(),
+            method: "cross-cut shredding on site by a vendor".into(),
+            passes: Vec::new(),
+            random_generator: None,
+            tool: Tool {
+                name: "vendor mobile shredder".into(),
+                version: "n/a".into(),
+            },
+            verification: Verification {
+                method: "witnessed".into(),
+                result: VerificationResult::Passed,
+                nonce: None,
+                sampled_blocks: None,
+                sample_hash: None,
+            },
+            started_at: now,
+            finished_at: now,
+        },
+        exceptions: Vec::new(),
+        destination: Some("pulp recycling".into()),
+        findings: None,
+        content_fingerprint: None,
+        retention: None,
+        notes: None,
+    }
 }

@@ -48,9 +48,23 @@ fn output_to_a_pipe_has_no_colour() {
 
 #[test]
 fn demo_runs_and_says_what_works() {
-    let output = run(&["demo"]);
+    // The demo keeps its temp dir for the user; keep it inside ours.
+    let dir = temp_dir();
+    let output = wisp()
+        .arg("demo")
+        .env("TMPDIR", dir.path())
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
     let text = stdout(&output);
     assert!(text.contains("works now"), "{text}");
     assert!(text.contains("DEVICE"), "{text}");
+    assert!(text.contains("verified: 1 certificate(s)"), "{text}");
+    assert!(text.contains("TAMPERED"), "{text}");
+    let pdf = text
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("the auditor's PDF: "))
+        .expect("the demo names its PDF");
+    assert!(pdf.starts_with(&dir.path().display().to_string()), "{pdf}");
+    assert!(std::fs::read(pdf).unwrap().starts_with(b"%PDF-"));
 }

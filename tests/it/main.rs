@@ -4,5 +4,6 @@
 #[macro_use]
 mod util;
 
+mod certs;
 mod cli;
 mod devices;

@@ -15,12 +15,17 @@ pub enum Which {
     All,
     /// `wisp devices --json` against `lsblk --json --output-all`
     Devices,
+    /// Append 100,000 certificates, then `wisp certs verify` against `b3sum` over the log
+    Certs,
 }
 
 pub fn run(which: Which) -> anyhow::Result<()> {
     let wisp = build_release()?;
     if matches!(which, Which::All | Which::Devices) {
         devices(&wisp)?;
+    }
+    if matches!(which, Which::All | Which::Certs) {
+        certs(&wisp)?;
     }
     Ok(())
 }
@@ -111,6 +116,95 @@ fn devices(wisp: &Path) -> anyhow::Result<()> {
         ours.as_secs_f64() * 1e3,
         theirs.as_secs_f64() * 1e3,
         ours.as_secs_f64() / theirs.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// A realistic drive-wipe disposal record (about 1.3 kB as logged).
+fn disposal_record(serial: usize) -> String {
+    format!(
+        r#"{{"operator":{{"name":"Dana Reyes","title":"IT Manager","organization":"Acme Dental LLC","location":"Worcester, MA","contact":"508-555-0142"}},
+"media":{{"kind":"device","manufacturer":"Seagate","model":"ST1000DM010-2EP102","serial":"ZN{serial:08}","size_bytes":1000204886016,"media_type":"hdd","transport":"sata"}},
+"sanitization":{{"category":"clear","technique":"overwrite","method":"clear","passes":[{{"pattern":"random","bytes":1000204886016,"milliseconds":5312000}}],
+"random_generator":"ChaCha20","tool":{{"name":"wisp","version":"0.1.0"}},
+"verification":{{"method":"sample","result":"passed","nonce":"8f3c0a5e9b7d4f21{serial:016x}","sampled_blocks":24420,"sample_hash":"4b1e0c7a9d2f8e63a1b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f80910"}},
+"started_at":"2026-11-20T14:02:11Z","finished_at":"2026-11-20T15:30:43Z"}},
+"exceptions":[{{"kind":"hidden-area","description":"HPA/DCO not inspected"}}],"destination":"recycling"}}"#
+    )
+}
+
+fn certs(wisp: &Path) -> anyhow::Result<()> {
+    system::ensure_tools(&[("b3sum", "b3sum")])?;
+    let Some(b3sum) = system::which("b3sum") else {
+        eprintln!("bench certs: skipped, b3sum (the baseline) is not installed");
+        return Ok(());
+    };
+    const TOTAL: usize = 100_000;
+    const BATCH: usize = 1_000;
+    let dir = tempfile::Builder::new()
+        .prefix("wisp-bench-certs-")
+        .tempdir()?;
+    let ledger = dir.path().join("ledger");
+    let run_wisp = |args: &[&str]| -> anyhow::Result<Duration> {
+        let start = Instant::now();
+        let out = Command::new(wisp)
+            .args(args)
+            .env("WISP_LEDGER", &ledger)
+            .stdout(Stdio::null())
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "wisp {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(start.elapsed())
+    };
+    run_wisp(&["certs", "keygen"])?;
+
+    // Single appends, each a process with its own fsyncs and signature.
+    let one = dir.path().join("one.json");
+    std::fs::write(&one, disposal_record(0))?;
+    let one_arg = one.display().to_string();
+    let singles: Vec<Duration> = (0..200)
+        .map(|_| run_wisp(&["certs", "issue", "--from", &one_arg]))
+        .collect::<anyhow::Result<_>>()?;
+
+    // Batches, as a sweep or a multi-drive wipe records them.
+    let mut appending = Duration::ZERO;
+    let batch = dir.path().join("batch.json");
+    let batch_arg = batch.display().to_string();
+    for start in (0..TOTAL).step_by(BATCH) {
+        let records: Vec<String> = (start..start + BATCH).map(disposal_record).collect();
+        std::fs::write(&batch, format!("[{}]", records.join(",")))?;
+        appending += run_wisp(&["certs", "issue", "--from", &batch_arg])?;
+    }
+
+    let log = ledger.join("certificates.jsonl");
+    let bytes = std::fs::metadata(&log)?.len();
+    let pubkey = ledger.join("signing.pub").display().to_string();
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..7 {
+        ours.push(run_wisp(&["certs", "verify", "--pubkey", &pubkey])?);
+        theirs.push(time_once(&b3sum, &[&log.display().to_string()])?);
+    }
+    let (ours, theirs) = (median(ours), median(theirs));
+    let count = TOTAL + singles.len();
+    println!(
+        "certs: single append (one process, fsync, sign) median {:.2} ms over {}; \
+         {TOTAL} appended in batches of {BATCH} in {:.2} s ({:.0} certificates/s)",
+        median(singles.clone()).as_secs_f64() * 1e3,
+        singles.len(),
+        appending.as_secs_f64(),
+        TOTAL as f64 / appending.as_secs_f64()
+    );
+    println!(
+        "certs: verify {count} certificates ({:.1} MB) {:.3} s, b3sum over the same log {:.3} s (median of 7); \
+         verify takes {:.2}x b3sum's time ({:.0} MB/s)",
+        bytes as f64 / 1e6,
+        ours.as_secs_f64(),
+        theirs.as_secs_f64(),
+        ours.as_secs_f64() / theirs.as_secs_f64(),
+        bytes as f64 / 1e6 / ours.as_secs_f64()
     );
     Ok(())
 }

@@ -44,11 +44,13 @@ impl Export {
             if entries.len() as u64 == size {
                 break;
             }
-            let certificate = line.certificate().map_err(|message| LedgerError::Malformed {
-                path: ledger.log_path(),
-                line: entries.len() + 1,
-                message,
-            })?;
+            let certificate = line
+                .certificate()
+                .map_err(|message| LedgerError::Malformed {
+                    path: ledger.log_path(),
+                    line: entries.len() + 1,
+                    message,
+                })?;
             entries.push(ExportEntry {
                 hash: line.leaf(),
                 certificate,

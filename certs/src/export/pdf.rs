@@ -35,11 +35,16 @@ pub fn render_pdf(export: &Export, producer: &str) -> Vec<u8> {
         .collect();
 
     pdf.catalog(catalog).pages(tree);
-    pdf.pages(tree).kids(pages.iter().copied()).count(pages.len() as i32);
+    pdf.pages(tree)
+        .kids(pages.iter().copied())
+        .count(pages.len() as i32);
     pdf.document_info(info)
         .title(TextStr("Certificates of sanitization"))
         .creator(TextStr(producer));
-    for (id, base) in fonts.iter().zip([&b"Helvetica"[..], b"Helvetica-Bold", b"Courier"]) {
+    for (id, base) in fonts
+        .iter()
+        .zip([&b"Helvetica"[..], b"Helvetica-Bold", b"Courier"])
+    {
         pdf.type1_font(*id)
             .base_font(Name(base))
             .encoding_predefined(Name(b"WinAnsiEncoding"));
@@ -70,8 +75,20 @@ pub fn render_pdf(export: &Export, producer: &str) -> Vec<u8> {
 
 fn empty_page() -> Vec<u8> {
     let mut page = Page::new();
-    page.text(MARGIN, HEIGHT - MARGIN - 20.0, BOLD, 16.0, "Certificates of sanitization");
-    page.text(MARGIN, HEIGHT - MARGIN - 44.0, REGULAR, 10.0, "The ledger holds no signed certificates.");
+    page.text(
+        MARGIN,
+        HEIGHT - MARGIN - 20.0,
+        BOLD,
+        16.0,
+        "Certificates of sanitization",
+    );
+    page.text(
+        MARGIN,
+        HEIGHT - MARGIN - 44.0,
+        REGULAR,
+        10.0,
+        "The ledger holds no signed certificates.",
+    );
     page.content.finish().into_vec()
 }
 
@@ -114,7 +131,13 @@ impl Page {
             .rect(MARGIN, self.y - 4.0, WIDTH - 2.0 * MARGIN, 15.0)
             .fill_nonzero()
             .set_fill_gray(0.0);
-        self.text(MARGIN + 4.0, self.y, BOLD, 9.5, &format!("{number}. {title}"));
+        self.text(
+            MARGIN + 4.0,
+            self.y,
+            BOLD,
+            9.5,
+            &format!("{number}. {title}"),
+        );
         self.y -= ROW + 3.0;
     }
 
@@ -150,7 +173,13 @@ fn certificate_page(entry: &ExportEntry, export: &Export, page_no: usize, pages:
     let mut page = Page::new();
 
     // Title block.
-    page.text(MARGIN, page.y - 14.0, BOLD, 17.0, "Certificate of Sanitization");
+    page.text(
+        MARGIN,
+        page.y - 14.0,
+        BOLD,
+        17.0,
+        "Certificate of Sanitization",
+    );
     let number = format!("Certificate #{}", c.sequence);
     page.text(WIDTH - MARGIN - 110.0, page.y - 14.0, BOLD, 11.0, &number);
     page.y -= 30.0;
@@ -170,17 +199,26 @@ fn certificate_page(entry: &ExportEntry, export: &Export, page_no: usize, pages:
     page.field("Title", d.operator.title.as_deref().unwrap_or(""));
     page.field("Organization", &d.operator.organization);
     page.field("Location", d.operator.location.as_deref().unwrap_or(""));
-    page.field("Phone or contact", d.operator.contact.as_deref().unwrap_or(""));
+    page.field(
+        "Phone or contact",
+        d.operator.contact.as_deref().unwrap_or(""),
+    );
 
     page.section(2, "Media information");
     let media_type = d.media.media_type().description();
     match &d.media {
         Media::Device(m) => {
-            page.field("Make / manufacturer", m.manufacturer.as_deref().unwrap_or(""));
+            page.field(
+                "Make / manufacturer",
+                m.manufacturer.as_deref().unwrap_or(""),
+            );
             page.field("Model", m.model.as_deref().unwrap_or(""));
             page.field("Serial number", m.serial.as_deref().unwrap_or(""));
             page.field("World Wide Name", m.wwn.as_deref().unwrap_or(""));
-            page.field("Property number", m.property_number.as_deref().unwrap_or(""));
+            page.field(
+                "Property number",
+                m.property_number.as_deref().unwrap_or(""),
+            );
             page.field("Media type", media_type);
             page.field("Interface", m.transport.as_deref().unwrap_or(""));
             page.field("Capacity", &format!("{} bytes", group_digits(m.size_bytes)));
@@ -196,9 +234,18 @@ fn certificate_page(entry: &ExportEntry, export: &Export, page_no: usize, pages:
         Media::Physical(p) => {
             page.field("Description", &p.description);
             page.field("Media type", media_type);
-            page.field("Quantity", &p.quantity.map(|q| q.to_string()).unwrap_or_default());
-            page.field("Serial numbers", &p.serials.clone().unwrap_or_default().join(", "));
-            page.field("Property number", p.property_number.as_deref().unwrap_or(""));
+            page.field(
+                "Quantity",
+                &p.quantity.map(|q| q.to_string()).unwrap_or_default(),
+            );
+            page.field(
+                "Serial numbers",
+                &p.serials.clone().unwrap_or_default().join(", "),
+            );
+            page.field(
+                "Property number",
+                p.property_number.as_deref().unwrap_or(""),
+            );
         }
     }
 
@@ -221,8 +268,14 @@ fn certificate_page(entry: &ExportEntry, export: &Export, page_no: usize, pages:
         })
         .collect();
     page.field("Passes", &passes.join("; "));
-    page.field("Random generator", s.random_generator.as_deref().unwrap_or(""));
-    page.field("Tool used (version)", &format!("{} {}", s.tool.name, s.tool.version));
+    page.field(
+        "Random generator",
+        s.random_generator.as_deref().unwrap_or(""),
+    );
+    page.field(
+        "Tool used (version)",
+        &format!("{} {}", s.tool.name, s.tool.version),
+    );
     page.field("Verification method", &s.verification.method);
     page.field("Verification result", s.verification.result.as_str());
     if let Some(blocks) = s.verification.sampled_blocks {
@@ -234,7 +287,10 @@ fn certificate_page(entry: &ExportEntry, export: &Export, page_no: usize, pages:
     if let Some(hash) = &s.verification.sample_hash {
         page.mono("Hash of sampled blocks", hash);
     }
-    page.field("Started / finished", &format!("{}  /  {}", s.started_at, s.finished_at));
+    page.field(
+        "Started / finished",
+        &format!("{}  /  {}", s.started_at, s.finished_at),
+    );
 
     page.section(4, "Exceptions (what was not reached)");
     if d.exceptions.is_empty() {
@@ -310,12 +366,24 @@ fn certificate_page(entry: &ExportEntry, export: &Export, page_no: usize, pages:
     let y = page.y.min(footer_top);
     page.line(MARGIN, y, WIDTH - MARGIN, y, 0.6);
     let mut fy = y - 11.0;
-    page.text(MARGIN, fy, REGULAR, 7.5, "Certificate hash (BLAKE3 Merkle leaf):");
+    page.text(
+        MARGIN,
+        fy,
+        REGULAR,
+        7.5,
+        "Certificate hash (BLAKE3 Merkle leaf):",
+    );
     page.text(MARGIN + 150.0, fy, MONO, 7.5, &hex(&entry.hash));
     fy -= 10.0;
     if let Some(checkpoint) = &export.checkpoint {
         let cp = &checkpoint.checkpoint;
-        page.text(MARGIN, fy, REGULAR, 7.5, &format!("Ledger checkpoint: {} size {}, root:", cp.origin, cp.size));
+        page.text(
+            MARGIN,
+            fy,
+            REGULAR,
+            7.5,
+            &format!("Ledger checkpoint: {} size {}, root:", cp.origin, cp.size),
+        );
         page.text(MARGIN + 220.0, fy, MONO, 7.0, &hex(&cp.root));
         fy -= 10.0;
     }
@@ -327,8 +395,20 @@ fn certificate_page(entry: &ExportEntry, export: &Export, page_no: usize, pages:
         &format!("Recorded {} as entry #{} of the ledger. Check: wisp certs verify (--bundle for a single certificate).", c.recorded_at, c.sequence),
     );
     fy -= 9.0;
-    page.text(MARGIN, fy, REGULAR, 6.5, &format!("References: {}", REFERENCES.join("; ")));
-    page.text(WIDTH - MARGIN - 50.0, MARGIN - 14.0, REGULAR, 7.0, &format!("page {page_no} of {pages}"));
+    page.text(
+        MARGIN,
+        fy,
+        REGULAR,
+        6.5,
+        &format!("References: {}", REFERENCES.join("; ")),
+    );
+    page.text(
+        WIDTH - MARGIN - 50.0,
+        MARGIN - 14.0,
+        REGULAR,
+        7.0,
+        &format!("page {page_no} of {pages}"),
+    );
     page.content.finish().into_vec()
 }
 
@@ -359,7 +439,8 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
             word = word.chars().skip(width).collect();
             lines.push(head);
         }
-        let needed = current.chars().count() + usize::from(!current.is_empty()) + word.chars().count();
+        let needed =
+            current.chars().count() + usize::from(!current.is_empty()) + word.chars().count();
         if needed > width && !current.is_empty() {
             lines.push(std::mem::take(&mut current));
         }
