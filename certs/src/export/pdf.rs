@@ -96,6 +96,7 @@ fn empty_page() -> Vec<u8> {
 struct Page {
     content: Content,
     y: f32,
+    sections: u32,
 }
 
 impl Page {
@@ -103,6 +104,7 @@ impl Page {
         Page {
             content: Content::new(),
             y: HEIGHT - MARGIN,
+            sections: 0,
         }
     }
 
@@ -123,8 +125,10 @@ impl Page {
             .stroke();
     }
 
-    /// A section heading on a grey band.
-    fn section(&mut self, number: u32, title: &str) {
+    /// A section heading on a grey band, numbered in order of appearance.
+    fn section(&mut self, title: &str) {
+        self.sections += 1;
+        let number = self.sections;
         self.y -= 8.0;
         self.content
             .set_fill_gray(0.88)
@@ -194,7 +198,7 @@ fn certificate_page(entry: &ExportEntry, export: &Export, page_no: usize, pages:
     page.line(MARGIN, page.y, WIDTH - MARGIN, page.y, 1.2);
     page.y -= 6.0;
 
-    page.section(1, "Person performing sanitization");
+    page.section("Person performing sanitization");
     page.field("Name", &d.operator.name);
     page.field("Title", d.operator.title.as_deref().unwrap_or(""));
     page.field("Organization", &d.operator.organization);
@@ -204,7 +208,7 @@ fn certificate_page(entry: &ExportEntry, export: &Export, page_no: usize, pages:
         d.operator.contact.as_deref().unwrap_or(""),
     );
 
-    page.section(2, "Media information");
+    page.section("Media information");
     let media_type = d.media.media_type().description();
     match &d.media {
         Media::Device(m) => {
@@ -249,7 +253,7 @@ fn certificate_page(entry: &ExportEntry, export: &Export, page_no: usize, pages:
         }
     }
 
-    page.section(3, "Sanitization details");
+    page.section("Sanitization details");
     page.field("Method type", s.category.as_str());
     page.field("Technique", &s.technique);
     page.field("Method used", &s.method);
@@ -267,11 +271,12 @@ fn certificate_page(entry: &ExportEntry, export: &Export, page_no: usize, pages:
             )
         })
         .collect();
-    page.field("Passes", &passes.join("; "));
-    page.field(
-        "Random generator",
-        s.random_generator.as_deref().unwrap_or(""),
-    );
+    if !passes.is_empty() {
+        page.field("Passes", &passes.join("; "));
+    }
+    if let Some(generator) = &s.random_generator {
+        page.field("Random generator", generator);
+    }
     page.field(
         "Tool used (version)",
         &format!("{} {}", s.tool.name, s.tool.version),
@@ -289,10 +294,10 @@ fn certificate_page(entry: &ExportEntry, export: &Export, page_no: usize, pages:
     }
     page.field(
         "Started / finished",
-        &format!("{}  /  {}", s.started_at, s.finished_at),
+        &format!("{}  /  {}", utc(s.started_at), utc(s.finished_at)),
     );
 
-    page.section(4, "Exceptions (what was not reached)");
+    page.section("Exceptions (what was not reached)");
     if d.exceptions.is_empty() {
         page.field("Exceptions", "none reported");
     }
@@ -310,7 +315,7 @@ fn certificate_page(entry: &ExportEntry, export: &Export, page_no: usize, pages:
     }
 
     if d.findings.is_some() || d.retention.is_some() || d.content_fingerprint.is_some() {
-        page.section(5, "Record contents and retention");
+        page.section("Record contents and retention");
         if let Some(f) = &d.findings {
             page.field(
                 "Personal information found",
@@ -334,14 +339,14 @@ fn certificate_page(entry: &ExportEntry, export: &Export, page_no: usize, pages:
         }
     }
 
-    page.section(6, "Post-sanitization destination");
+    page.section("Post-sanitization destination");
     page.field("Media goes to", d.destination.as_deref().unwrap_or(""));
     if let Some(notes) = &d.notes {
         page.field("Notes", notes);
     }
 
     // Signature blocks, as on the paper form: the person who did it, and a validator.
-    page.section(7, "Signatures");
+    page.section("Signatures");
     page.y -= 10.0;
     let col = (WIDTH - 2.0 * MARGIN) / 2.0;
     for (i, heading) in ["Performed by", "Validated by"].iter().enumerate() {
@@ -392,7 +397,7 @@ fn certificate_page(entry: &ExportEntry, export: &Export, page_no: usize, pages:
         fy,
         REGULAR,
         7.0,
-        &format!("Recorded {} as entry #{} of the ledger. Check: wisp certs verify (--bundle for a single certificate).", c.recorded_at, c.sequence),
+        &format!("Recorded {} as entry #{} of the ledger. Check: wisp certs verify (--bundle for a single certificate).", utc(c.recorded_at), c.sequence),
     );
     fy -= 9.0;
     page.text(
@@ -410,6 +415,11 @@ fn certificate_page(entry: &ExportEntry, export: &Export, page_no: usize, pages:
         &format!("page {page_no} of {pages}"),
     );
     page.content.finish().into_vec()
+}
+
+/// A timestamp to the second, as people read it on a form (the JSON keeps full precision).
+fn utc(at: jiff::Timestamp) -> String {
+    at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
 /// `1234567` → `1,234,567`.
