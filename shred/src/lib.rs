@@ -6,6 +6,10 @@
 //! wipe and the listing can never disagree about it.
 
 pub mod discovery;
+pub mod engine;
+pub mod method;
+pub mod sample;
+pub mod stream;
 
 pub use discovery::{
     discover, BlockDevice, BootEvidence, DevNum, DiscoveryError, EmptyDevices, Hazard, Partition,
