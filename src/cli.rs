@@ -24,6 +24,15 @@ pub enum Command {
     /// it or one of its partitions is mounted, is swap, holds the running root
     /// filesystem, is the boot medium, or has holders (device mapper, md RAID).
     Devices(DevicesArgs),
+    /// Erase drives and files so their data cannot practicably be read or
+    /// reconstructed, verify it, and certify each target
+    ///
+    /// Targets are block devices (whole disks or partitions) or regular files;
+    /// all run at once, one worker group per device, files spread over the cores.
+    /// Devices that are mounted, swap, hold the running system, are the boot
+    /// medium, or have holders are refused unless --force. Every wipe becomes a
+    /// signed certificate in the ledger.
+    Shred(ShredArgs),
     /// Disposal certificates: keys, recording, listing, verification and exports
     #[command(subcommand)]
     Certs(CertsCommand),
@@ -157,4 +166,106 @@ pub enum ExportFormat {
     Csv,
     Json,
     Pdf,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MethodArg {
+    /// One pass of a keyed ChaCha8 stream, then verification (NIST SP 800-88 Clear)
+    Clear,
+    /// One pass of zeros
+    Zero,
+    /// DoD 5220.22-M (E): 0x00, 0xFF, random
+    #[value(name = "dod-3")]
+    Dod3,
+    /// DoD 5220.22-M (ECE): 7 passes
+    #[value(name = "dod-7")]
+    Dod7,
+    /// Gutmann's 35 passes
+    Gutmann,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum VerifyArg {
+    /// Read back everything after every pass
+    Full,
+    /// Read back at least 10% by NIST's sample plan after the last pass
+    Sample,
+    /// Read back everything after the last pass
+    Last,
+    Off,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShredArgs {
+    /// Block devices or files to erase
+    #[arg(required = true, value_name = "TARGET")]
+    pub targets: Vec<std::path::PathBuf>,
+    #[arg(long, value_enum, default_value = "clear")]
+    pub method: MethodArg,
+    /// Repeat the method's passes N times
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub passes: u32,
+    /// Finish with a pass of zeros
+    #[arg(long)]
+    pub final_zero: bool,
+    #[arg(long, value_enum, default_value = "sample")]
+    pub verify: VerifyArg,
+    /// Only re-check an earlier wipe (needs --nonce and the same --method);
+    /// writes nothing
+    #[arg(long, requires = "nonce")]
+    pub verify_only: bool,
+    /// The nonce printed on the earlier wipe's certificate, for --verify-only
+    #[arg(long, value_name = "HEX")]
+    pub nonce: Option<String>,
+    /// Descend into directories and erase every regular file in them (symbolic
+    /// links are not followed)
+    #[arg(long, short = 'r')]
+    pub recursive: bool,
+    /// After erasing a file, truncate it, rename it to random names and unlink it
+    #[arg(long, short = 'u')]
+    pub remove: bool,
+    /// Erase targets that are in use or hard-linked anyway
+    #[arg(long)]
+    pub force: bool,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print what would be done and touch nothing
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+    /// Continue an interrupted device wipe from its last durable point
+    #[arg(long)]
+    pub resume: bool,
+    /// Print one JSON report per target on stdout
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+    #[command(flatten)]
+    pub operator: OperatorArgs,
+    /// Concurrent requests per device
+    #[arg(long, hide = true, default_value_t = 4)]
+    pub workers: usize,
+    /// How often a device wipe records durable progress for --resume, in ms
+    #[arg(long, hide = true, default_value_t = 2000)]
+    pub checkpoint_ms: u64,
+}
+
+/// Who performs the disposal, for the certificate. Defaults come from
+/// LEDGER/operator.json, else the login name and host name.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct OperatorArgs {
+    #[arg(long, value_name = "NAME", env = "WISP_OPERATOR")]
+    pub operator: Option<String>,
+    #[arg(long, value_name = "TITLE", env = "WISP_OPERATOR_TITLE")]
+    pub title: Option<String>,
+    #[arg(long, value_name = "ORG", env = "WISP_ORGANIZATION")]
+    pub organization: Option<String>,
+    #[arg(long, value_name = "PLACE", env = "WISP_LOCATION")]
+    pub location: Option<String>,
+    #[arg(long, value_name = "PHONE/EMAIL", env = "WISP_CONTACT")]
+    pub contact: Option<String>,
+    /// Where the media goes next (recorded on the certificate)
+    #[arg(long, value_name = "TEXT")]
+    pub destination: Option<String>,
 }

@@ -24,8 +24,8 @@ use crate::stream::{fill, Pattern};
 pub const CHUNK: u64 = 4 << 20;
 /// Buffers are aligned for O_DIRECT on any device (4 KiB covers 512e and 4Kn).
 const ALIGN: usize = 4096;
-/// How often durable progress is recorded for resuming.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
+/// How often durable progress is recorded for resuming, by default.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
 
 /// A heap buffer aligned for O_DIRECT.
 pub struct AlignedBuf {
@@ -77,6 +77,8 @@ pub struct Medium<'a> {
     pub size: u64,
     pub block: u64,
     pub workers: usize,
+    /// How often a pass flushes and records durable progress.
+    pub checkpoint_every: Duration,
 }
 
 /// Receives progress from the workers (called concurrently).
@@ -190,7 +192,7 @@ pub fn write_pass(
 
                     // One worker at a time flushes and records durable progress.
                     if let Ok(mut last) = last_checkpoint.try_lock() {
-                        if last.elapsed() >= CHECKPOINT_EVERY {
+                        if last.elapsed() >= medium.checkpoint_every {
                             let offset = durable_offset(&completion);
                             if medium.file.sync_data().is_ok() {
                                 checkpoint(offset);
@@ -365,6 +367,7 @@ mod tests {
             size,
             block: 512,
             workers: 3,
+            checkpoint_every: CHECKPOINT_EVERY,
         };
         let key = stream_key(&[3; 16], 0);
         let checkpoints = Mutex::new(Vec::new());
@@ -408,6 +411,7 @@ mod tests {
             size,
             block: 4096,
             workers: 2,
+            checkpoint_every: CHECKPOINT_EVERY,
         };
         let key = stream_key(&[4; 16], 0);
         write_pass(
@@ -444,6 +448,7 @@ mod tests {
             size,
             block: 4096,
             workers: 2,
+            checkpoint_every: CHECKPOINT_EVERY,
         };
         let key = stream_key(&[5; 16], 1);
         let outcome = write_pass(
@@ -476,6 +481,7 @@ mod tests {
             size,
             block: 512,
             workers: 1,
+            checkpoint_every: CHECKPOINT_EVERY,
         };
         let whole = [Region {
             offset: 0,

@@ -7,9 +7,16 @@
 
 pub mod discovery;
 pub mod engine;
+mod error;
 pub mod method;
+pub mod remove;
+pub mod resume;
 pub mod sample;
 pub mod stream;
+pub mod target;
+pub mod wipe;
+
+pub use error::ShredError;
 
 pub use discovery::{
     discover, BlockDevice, BootEvidence, DevNum, DiscoveryError, EmptyDevices, Hazard, Partition,

@@ -4,7 +4,7 @@
 //! a nonce printed on the certificate, so anyone can redo the same check later.
 
 /// A byte range `[offset, offset + len)` to read back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct Region {
     pub offset: u64,
     pub len: u64,

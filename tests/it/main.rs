@@ -7,3 +7,4 @@ mod util;
 mod certs;
 mod cli;
 mod devices;
+mod shred;

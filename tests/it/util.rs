@@ -138,6 +138,9 @@ pub struct LoopOptions {
     pub read_only: bool,
     pub partition_scan: bool,
     pub sector_size: Option<u32>,
+    /// `losetup --direct-io=on`: the loop device reads and writes its backing
+    /// file with O_DIRECT, so what a test reads from the file is what was written.
+    pub direct_io: bool,
 }
 
 /// A loop device over a file; detached on drop.
@@ -154,6 +157,9 @@ impl LoopDevice {
         }
         if options.partition_scan {
             args.push("--partscan".into());
+        }
+        if options.direct_io {
+            args.push("--direct-io=on".into());
         }
         if let Some(size) = options.sector_size {
             args.push(format!("--sector-size={size}"));

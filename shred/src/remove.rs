@@ -1,0 +1,79 @@
+//! Removing a wiped file so its name and size go too: truncate, rename to random
+//! names of shrinking length (each rename made durable with a directory fsync),
+//! then unlink — the way GNU shred's `-u` does, with RENAME_NOREPLACE so no other
+//! file can ever be replaced.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use nix::fcntl::{renameat2, OFlag, RenameFlags};
+use nix::sys::stat::Mode;
+use nix::unistd::{unlinkat, UnlinkatFlags};
+
+use crate::error::ShredError;
+
+const NAME_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// Truncates, renames and unlinks `path`. `seed` makes the random names.
+pub fn remove_file(path: &Path, file: &File, seed: &[u8; 16]) -> Result<(), ShredError> {
+    let io = |source: std::io::Error| ShredError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let errno = |e: nix::errno::Errno| ShredError::Io {
+        path: path.to_path_buf(),
+        source: e.into(),
+    };
+    file.set_len(0).map_err(io)?;
+    file.sync_all().map_err(io)?;
+
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let dir_fd = nix::fcntl::open(
+        parent,
+        OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(errno)?;
+    let dir = File::from(dir_fd);
+    let mut current: OsString = path
+        .file_name()
+        .ok_or_else(|| io(std::io::Error::other("no file name")))?
+        .to_os_string();
+    let mut names = blake3::Hasher::new_derive_key("wisp shred file names v1")
+        .update(seed)
+        .finalize_xof();
+    for len in (1..=current.len()).rev() {
+        // A few tries per length: a name may already be taken.
+        for _ in 0..8 {
+            let mut raw = vec![0u8; len];
+            names.fill(&mut raw);
+            let candidate: Vec<u8> = raw
+                .iter()
+                .map(|b| NAME_ALPHABET[*b as usize % NAME_ALPHABET.len()])
+                .collect();
+            let candidate = OsString::from(std::ffi::OsStr::from_bytes(&candidate));
+            match renameat2(
+                &dir,
+                current.as_os_str(),
+                &dir,
+                candidate.as_os_str(),
+                RenameFlags::RENAME_NOREPLACE,
+            ) {
+                Ok(()) => {
+                    dir.sync_all().map_err(io)?;
+                    current = candidate;
+                    break;
+                }
+                Err(nix::errno::Errno::EEXIST) => continue,
+                Err(e) => return Err(errno(e)),
+            }
+        }
+    }
+    unlinkat(&dir, current.as_os_str(), UnlinkatFlags::NoRemoveDir).map_err(errno)?;
+    dir.sync_all().map_err(io)
+}

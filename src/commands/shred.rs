@@ -1,0 +1,741 @@
+//! `wisp shred`: erase targets in parallel, verify, certify each.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use anyhow::{bail, Context};
+use certs::{Disposal, Ledger, Operator, OsRandom, RandomSource, SystemClock};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use shred::engine::Progress;
+use shred::method::{FinalPass, Method, PassPlan};
+use shred::resume::{parse_nonce, Journal, ResumeState};
+use shred::target::{self, Force, Target};
+use shred::wipe::{
+    self, ResumePoint, ShredReport, VerifyMode, VerifyResult, WipeJob, WipeProgress,
+};
+use shred::{EmptyDevices, SystemView};
+
+use super::certs::ledger_dir;
+use crate::cli::{MethodArg, OperatorArgs, ShredArgs, VerifyArg};
+use crate::output::{human_bytes, sanitize};
+use crate::Outcome;
+
+/// Set by SIGINT/SIGTERM: workers stop at the next chunk, leaving a resumable state.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn request_stop(_: nix::libc::c_int) {
+    STOP.store(true, Ordering::Relaxed);
+}
+
+/// What to do, validated before anything is touched.
+struct Config {
+    targets: Vec<PathBuf>,
+    plan: PassPlan,
+    verify: VerifyMode,
+    verify_only: Option<[u8; 16]>,
+    recursive: bool,
+    remove: bool,
+    force: Force,
+    confirmed: bool,
+    dry_run: bool,
+    resume: bool,
+    json: bool,
+    workers: usize,
+    checkpoint_every: std::time::Duration,
+    ledger: PathBuf,
+}
+
+impl Config {
+    fn from_args(args: &ShredArgs) -> anyhow::Result<Config> {
+        let method = match args.method {
+            MethodArg::Clear => Method::Clear,
+            MethodArg::Zero => Method::Zero,
+            MethodArg::Dod3 => Method::Dod3,
+            MethodArg::Dod7 => Method::Dod7,
+            MethodArg::Gutmann => Method::Gutmann,
+        };
+        let final_pass = if args.final_zero {
+            FinalPass::Zero
+        } else {
+            FinalPass::AsMethod
+        };
+        let verify = match args.verify {
+            VerifyArg::Full => VerifyMode::Full,
+            VerifyArg::Sample => VerifyMode::Sample,
+            VerifyArg::Last => VerifyMode::Last,
+            VerifyArg::Off => VerifyMode::Off,
+        };
+        let verify_only = match &args.nonce {
+            Some(text) => Some(
+                parse_nonce(text)
+                    .with_context(|| format!("--nonce {text:?} is not 32 hex digits"))?,
+            ),
+            None => None,
+        };
+        if args.verify_only && verify == VerifyMode::Off {
+            bail!("--verify-only needs --verify sample, last or full");
+        }
+        if args.nonce.is_some() && !args.verify_only {
+            bail!("--nonce is only for --verify-only; a wipe draws a fresh nonce");
+        }
+        if args.resume && args.remove {
+            bail!("--resume applies to devices; --remove to files");
+        }
+        Ok(Config {
+            targets: args.targets.clone(),
+            plan: PassPlan::new(method, args.passes as usize, final_pass),
+            verify,
+            verify_only: if args.verify_only { verify_only } else { None },
+            recursive: args.recursive,
+            remove: args.remove,
+            force: if args.force { Force::Yes } else { Force::No },
+            confirmed: args.yes,
+            dry_run: args.dry_run,
+            resume: args.resume,
+            json: args.json,
+            workers: args.workers.clamp(1, 64),
+            checkpoint_every: std::time::Duration::from_millis(args.checkpoint_ms.max(10)),
+            ledger: ledger_dir(&args.ledger)?,
+        })
+    }
+}
+
+pub fn run(args: &ShredArgs) -> anyhow::Result<Outcome> {
+    let config = Config::from_args(args)?;
+    let devices = shred::discover(&SystemView::live(), EmptyDevices::Skip)
+        .context("cannot list block devices")?;
+    let targets = resolve_targets(&config, &devices)?;
+
+    let refusals: Vec<_> = targets
+        .iter()
+        .filter_map(|t| target::check_safe(t, config.force).err())
+        .collect();
+    if !refusals.is_empty() {
+        for refusal in &refusals {
+            eprintln!("wisp: {}", sanitize(&refusal.to_string()));
+        }
+        eprintln!("wisp: nothing was written");
+        return Ok(Outcome::Failure);
+    }
+    if config.dry_run {
+        print_plan(&config, &targets);
+        return Ok(Outcome::Success);
+    }
+    if let Some(nonce) = config.verify_only {
+        return verify_only(&config, &targets, nonce);
+    }
+    let ledger = Ledger::new(&config.ledger);
+    if !ledger.dir().join(certs::keys::SIGNING_KEY_FILE).exists() {
+        bail!(
+            "no signing key in {}: every wipe is certified, so run `wisp certs keygen` first (or pass --ledger)",
+            ledger.dir().display()
+        );
+    }
+    let operator = resolve_operator(&args.operator, ledger.dir())?;
+    if !config.confirmed && targets.iter().any(|t| matches!(t, Target::Device(_))) {
+        confirm(&targets)?;
+    }
+    install_stop_handler();
+
+    let outcomes = run_all(&config, &targets, &ledger, &operator, &args.operator)?;
+    report(&config, outcomes)
+}
+
+/// Resolves every named target, descending into directories with --recursive.
+fn resolve_targets(config: &Config, devices: &[shred::BlockDevice]) -> anyhow::Result<Vec<Target>> {
+    let mut targets = Vec::new();
+    for path in &config.targets {
+        let meta =
+            std::fs::symlink_metadata(path).with_context(|| format!("{}", path.display()))?;
+        if meta.is_dir() && config.recursive {
+            for file in walk_files(path)? {
+                targets.push(target::resolve(&file, devices)?);
+            }
+        } else {
+            targets.push(target::resolve(path, devices)?);
+        }
+    }
+    if targets.is_empty() {
+        bail!("no files to erase under {}", config.targets[0].display());
+    }
+    Ok(targets)
+}
+
+/// Every regular file below `dir`, not following symbolic links.
+fn walk_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let entries =
+            std::fs::read_dir(&current).with_context(|| format!("{}", current.display()))?;
+        for entry in entries {
+            let entry = entry.with_context(|| format!("{}", current.display()))?;
+            let kind = entry
+                .file_type()
+                .with_context(|| format!("{}", entry.path().display()))?;
+            if kind.is_dir() {
+                pending.push(entry.path());
+            } else if kind.is_file() {
+                files.push(entry.path());
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn describe(target: &Target) -> String {
+    match target {
+        Target::Device(d) => format!(
+            "{}  {}  {}  model {}  serial {}",
+            d.path.display(),
+            human_bytes(d.size_bytes),
+            d.disk.transport,
+            sanitize(d.disk.model.as_deref().unwrap_or("-")),
+            sanitize(d.disk.serial.as_deref().unwrap_or("-"))
+        ),
+        Target::File(f) => format!(
+            "{}  {}",
+            sanitize(&f.path.display().to_string()),
+            human_bytes(f.size_bytes)
+        ),
+    }
+}
+
+fn print_plan(config: &Config, targets: &[Target]) {
+    let passes: Vec<String> = config.plan.passes.iter().map(|p| p.name()).collect();
+    println!(
+        "would erase {} target(s) with {} ({} pass(es): {}), verify {}{}",
+        targets.len(),
+        config.plan.method.name(),
+        passes.len(),
+        passes.join(", "),
+        config.verify.name(),
+        if config.remove {
+            ", then remove the files"
+        } else {
+            ""
+        }
+    );
+    for target in targets {
+        println!("  {}", describe(target));
+    }
+}
+
+fn confirm(targets: &[Target]) -> anyhow::Result<()> {
+    if !std::io::stdin().is_terminal() {
+        bail!("not confirmed: pass --yes to erase devices without a prompt");
+    }
+    eprintln!("wisp will ERASE, beyond recovery:");
+    for target in targets.iter().filter(|t| matches!(t, Target::Device(_))) {
+        eprintln!("  {}", describe(target));
+    }
+    eprint!("Type 'yes' to continue: ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim() != "yes" {
+        bail!("not confirmed; nothing was written");
+    }
+    Ok(())
+}
+
+fn install_stop_handler() {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    let action = SigAction::new(
+        SigHandler::Handler(request_stop),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    for signal in [Signal::SIGINT, Signal::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        let _ = unsafe { sigaction(signal, &action) };
+    }
+}
+
+/// The operator for certificates: flags (or their environment variables), then
+/// `operator.json` in the ledger, then the login and host names.
+fn resolve_operator(args: &OperatorArgs, ledger: &Path) -> anyhow::Result<Operator> {
+    let path = ledger.join("operator.json");
+    let mut operator = match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice::<Operator>(&bytes)
+            .map_err(|e| anyhow::anyhow!("{}, line {}: {e}", path.display(), e.line()))?,
+        Err(_) => Operator {
+            name: ["SUDO_USER", "USER", "LOGNAME"]
+                .iter()
+                .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+                .unwrap_or_else(|| "unknown".into()),
+            title: None,
+            organization: nix::unistd::gethostname()
+                .ok()
+                .and_then(|h| h.into_string().ok())
+                .unwrap_or_else(|| "unknown".into()),
+            location: None,
+            contact: None,
+        },
+    };
+    if let Some(name) = &args.operator {
+        operator.name = name.clone();
+    }
+    if let Some(org) = &args.organization {
+        operator.organization = org.clone();
+    }
+    for (field, value) in [
+        (&mut operator.title, &args.title),
+        (&mut operator.location, &args.location),
+        (&mut operator.contact, &args.contact),
+    ] {
+        if value.is_some() {
+            *field = value.clone();
+        }
+    }
+    Ok(operator)
+}
+
+/// A progress bar per target; drawn only when stderr is a terminal.
+struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn advance(&self, bytes: u64) {
+        self.0.inc(bytes);
+    }
+}
+
+impl WipeProgress for Bar {
+    fn phase(&self, label: &str, bytes: u64) {
+        self.0.set_length(bytes);
+        self.0.set_position(0);
+        self.0.set_message(label.to_string());
+    }
+}
+
+fn bar(multi: &MultiProgress, target: &Target) -> Bar {
+    let bar = multi.add(ProgressBar::new(target.span()));
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:24!} {msg:18!} [{bar:30}] {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12} eta {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(target.path().display().to_string());
+    Bar(bar)
+}
+
+struct TargetOutcome {
+    path: PathBuf,
+    result: anyhow::Result<Done>,
+}
+
+struct Done {
+    report: ShredReport,
+    certificate: (u64, String),
+    removed: bool,
+}
+
+fn run_all(
+    config: &Config,
+    targets: &[Target],
+    ledger: &Ledger,
+    operator: &Operator,
+    operator_args: &OperatorArgs,
+) -> anyhow::Result<Vec<TargetOutcome>> {
+    let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+    let fingerprint_key =
+        certs::FingerprintKey::load(&ledger.dir().join(certs::keys::FINGERPRINT_KEY_FILE)).ok();
+    let outcomes = Mutex::new(Vec::new());
+    let one = |target: &Target, workers: usize| {
+        let progress = bar(&multi, target);
+        let result = wipe_one(
+            config,
+            target,
+            ledger,
+            operator,
+            operator_args,
+            fingerprint_key.as_ref(),
+            workers,
+            &progress,
+        );
+        progress.0.finish_and_clear();
+        outcomes.lock().expect("not poisoned").push(TargetOutcome {
+            path: target.path().to_path_buf(),
+            result,
+        });
+    };
+    let (devices, files): (Vec<&Target>, Vec<&Target>) =
+        targets.iter().partition(|t| matches!(t, Target::Device(_)));
+    std::thread::scope(|scope| {
+        // One worker group per device: devices are independent and each is I/O bound.
+        for device in devices {
+            scope.spawn(|| one(device, config.workers));
+        }
+        // Many files: one worker each, spread over the cores.
+        scope.spawn(|| {
+            use rayon::prelude::*;
+            files.par_iter().for_each(|file| one(file, 1));
+        });
+    });
+    let mut outcomes = outcomes.into_inner().expect("not poisoned");
+    outcomes.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(outcomes)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn wipe_one(
+    config: &Config,
+    target: &Target,
+    ledger: &Ledger,
+    operator: &Operator,
+    operator_args: &OperatorArgs,
+    fingerprint_key: Option<&certs::FingerprintKey>,
+    workers: usize,
+    progress: &Bar,
+) -> anyhow::Result<Done> {
+    // Taken before the first write, so the certificate can tie to the content.
+    let fingerprint = match (target, fingerprint_key) {
+        (Target::File(file), Some(key)) => Some(fingerprint_file(&file.path, key)?),
+        _ => None,
+    };
+    let opened = target::open(target, config.force)?;
+    let journal = match target {
+        Target::Device(device) => Some(Journal::for_target(&ledger.dir().join("resume"), device)),
+        Target::File(_) => None,
+    };
+    let (nonce, resume) = match (&journal, config.resume) {
+        (Some(journal), true) => {
+            let state = journal.load()?.with_context(|| {
+                format!(
+                    "{}: no interrupted wipe of this device to resume",
+                    target.path().display()
+                )
+            })?;
+            check_resumable(&state, config, target)?
+        }
+        (None, true) => bail!(
+            "{}: only device wipes can be resumed",
+            target.path().display()
+        ),
+        _ => {
+            let mut nonce = [0u8; 16];
+            OsRandom.fill(&mut nonce)?;
+            (nonce, None)
+        }
+    };
+    let now = || jiff::Timestamp::now();
+    let job = WipeJob {
+        target,
+        opened: &opened,
+        plan: &config.plan,
+        verify: config.verify,
+        nonce,
+        resume,
+        journal: journal.as_ref(),
+        workers,
+        checkpoint_every: config.checkpoint_every,
+        progress,
+        now: &now,
+        stop: &STOP,
+    };
+    let report = wipe::wipe(&job)?;
+    let disposal = to_disposal(&report, operator, operator_args, fingerprint, config.remove);
+    let (appended, _) = ledger.append(vec![disposal], &SystemClock)?;
+    let certificate = (
+        appended[0].sequence,
+        certs::certificate::hex(&appended[0].leaf),
+    );
+    let removed = match target {
+        Target::File(file) if config.remove => {
+            shred::remove::remove_file(&file.path, &opened.file, &nonce)?;
+            true
+        }
+        Target::File(file) => {
+            // Writes covered the file's last block whole; give it back its length.
+            opened
+                .file
+                .set_len(file.size_bytes)
+                .with_context(|| format!("{}", file.path.display()))?;
+            false
+        }
+        Target::Device(_) => false,
+    };
+    Ok(Done {
+        report,
+        certificate,
+        removed,
+    })
+}
+
+fn check_resumable(
+    state: &ResumeState,
+    config: &Config,
+    target: &Target,
+) -> anyhow::Result<([u8; 16], Option<ResumePoint>)> {
+    if state.method != config.plan.method.name() || state.passes != config.plan.passes.len() {
+        bail!(
+            "{}: the interrupted wipe used {} with {} pass(es); resume with the same --method and --passes",
+            target.path().display(),
+            state.method,
+            state.passes
+        );
+    }
+    let nonce = parse_nonce(&state.nonce).context("the resume journal's nonce is damaged")?;
+    Ok((
+        nonce,
+        Some(ResumePoint {
+            pass: state.pass,
+            offset: state.offset,
+            started_at: state.started_at,
+        }),
+    ))
+}
+
+fn fingerprint_file(path: &Path, key: &certs::FingerprintKey) -> anyhow::Result<String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(path)
+        .with_context(|| format!("{}", path.display()))?;
+    key.fingerprint(&mut file)
+        .with_context(|| format!("{}", path.display()))
+}
+
+fn to_disposal(
+    report: &ShredReport,
+    operator: &Operator,
+    args: &OperatorArgs,
+    fingerprint: Option<String>,
+    removed: bool,
+) -> Disposal {
+    use certs::{
+        Category, DeviceMedia, Exception, ExceptionKind, FileMedia, Media, MediaType, Pass,
+        Sanitization, Tool, Verification, VerificationResult,
+    };
+    let media = match &report.target {
+        Target::Device(d) => Media::Device(DeviceMedia {
+            manufacturer: d.disk.vendor.clone(),
+            model: d.disk.model.clone(),
+            serial: d.disk.serial.clone(),
+            wwn: d.disk.wwn.clone(),
+            size_bytes: d.size_bytes,
+            media_type: match (d.disk.rotational, d.disk.transport) {
+                (true, _) => MediaType::Hdd,
+                (false, shred::Transport::Usb | shred::Transport::Mmc) => MediaType::Flash,
+                (false, shred::Transport::Loop) => MediaType::Other,
+                (false, _) => MediaType::Ssd,
+            },
+            transport: Some(d.disk.transport.to_string()),
+            property_number: None,
+        }),
+        Target::File(f) => Media::File(FileMedia {
+            path: f.path.display().to_string(),
+            size_bytes: f.size_bytes,
+            inode: Some(f.inode),
+            filesystem: Some(f.filesystem.clone()),
+            device: Some(f.device.to_string()),
+        }),
+    };
+    let random = report.passes.iter().any(|p| p.pattern == "random");
+    let mut notes = Vec::new();
+    if let Target::Device(d) = &report.target {
+        if let Some(part) = &d.partition {
+            notes.push(format!("partition {part} of {}", d.disk.path.display()));
+        }
+        if let Some(backing) = &d.disk.backing_file {
+            notes.push(format!("loop device over {}", backing.display()));
+        }
+    }
+    if report.resumed {
+        notes.push("resumed after an interruption".into());
+    }
+    if report.io == target::IoMode::Buffered {
+        notes.push(
+            "written through the page cache (no O_DIRECT here), flushed after each pass".into(),
+        );
+    }
+    Disposal {
+        operator: operator.clone(),
+        media,
+        sanitization: Sanitization {
+            category: Category::Clear,
+            technique: "overwrite".into(),
+            method: report.method.clone(),
+            passes: report
+                .passes
+                .iter()
+                .map(|p| Pass {
+                    pattern: p.pattern.clone(),
+                    bytes: p.bytes,
+                    milliseconds: p.milliseconds,
+                })
+                .collect(),
+            random_generator: random
+                .then(|| "ChaCha8 in counter mode, keyed per pass from the nonce".into()),
+            tool: Tool {
+                name: "wisp".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
+            verification: Verification {
+                method: report.verification.mode.name().into(),
+                result: match report.verification.result {
+                    VerifyResult::Passed => VerificationResult::Passed,
+                    VerifyResult::Failed => VerificationResult::Failed,
+                    VerifyResult::NotPerformed => VerificationResult::NotPerformed,
+                },
+                nonce: Some(report.verification.nonce.clone()),
+                sampled_blocks: (report.verification.mode != VerifyMode::Off)
+                    .then_some(report.verification.regions as u64),
+                sample_hash: report.verification.read_hash.clone(),
+            },
+            started_at: report.started_at,
+            finished_at: report.finished_at,
+        },
+        exceptions: report
+            .exceptions
+            .iter()
+            .map(|e| Exception {
+                kind: match e.kind {
+                    wipe::ExceptionKind::SectorsNotErased => ExceptionKind::SectorsNotErased,
+                    wipe::ExceptionKind::CopyOnWrite => ExceptionKind::CopyOnWrite,
+                    wipe::ExceptionKind::OtherHardLinks => ExceptionKind::OtherHardLinks,
+                    wipe::ExceptionKind::HiddenArea => ExceptionKind::HiddenArea,
+                },
+                description: e.description.clone(),
+                ranges: e
+                    .ranges
+                    .iter()
+                    .map(|r| [r.offset, r.offset + r.len])
+                    .collect(),
+            })
+            .collect(),
+        destination: args.destination.clone().or_else(|| {
+            removed.then(|| "file removed: truncated, name overwritten, unlinked".into())
+        }),
+        findings: None,
+        content_fingerprint: fingerprint,
+        retention: None,
+        notes: (!notes.is_empty()).then(|| notes.join("; ")),
+    }
+}
+
+fn report(config: &Config, outcomes: Vec<TargetOutcome>) -> anyhow::Result<Outcome> {
+    let mut stdout = std::io::stdout().lock();
+    let (mut failed, mut errors) = (0, 0);
+    for outcome in outcomes {
+        match outcome.result {
+            Ok(done) => {
+                if !done.report.succeeded() {
+                    failed += 1;
+                }
+                if config.json {
+                    let line = serde_json::json!({
+                        "report": done.report,
+                        "certificate": {"sequence": done.certificate.0, "hash": done.certificate.1},
+                        "removed": done.removed,
+                    });
+                    writeln!(stdout, "{line}")?;
+                } else {
+                    writeln!(stdout, "{}", summary(&done))?;
+                }
+            }
+            Err(err) => {
+                errors += 1;
+                let chain: Vec<String> = err.chain().map(|c| sanitize(&c.to_string())).collect();
+                eprintln!(
+                    "wisp: error: {}: {}",
+                    outcome.path.display(),
+                    chain.join(": ")
+                );
+            }
+        }
+    }
+    stdout.flush()?;
+    Ok(match (errors, failed) {
+        (0, 0) => Outcome::Success,
+        (0, _) => Outcome::Failure,
+        _ => bail!("{errors} target(s) could not be erased"),
+    })
+}
+
+fn summary(done: &Done) -> String {
+    let report = &done.report;
+    let written: u64 = report.passes.iter().map(|p| p.bytes).sum();
+    let millis: u64 = report.passes.iter().map(|p| p.milliseconds).sum();
+    let speed = written as f64 / 1e6 / (millis.max(1) as f64 / 1000.0);
+    let verification = match report.verification.result {
+        VerifyResult::Passed => format!(
+            "verified ({} {:.1}%)",
+            report.verification.mode.name(),
+            report.verification.coverage_percent
+        ),
+        VerifyResult::Failed => format!(
+            "VERIFICATION FAILED ({} range(s) differ, {} unreadable)",
+            report.verification.mismatched.len(),
+            report.verification.unreadable.len()
+        ),
+        VerifyResult::NotPerformed => "not verified".into(),
+    };
+    format!(
+        "{} {}: {}, {} pass(es) at {:.0} MB/s, {}{}; certificate #{}",
+        if report.succeeded() {
+            "erased"
+        } else {
+            "INCOMPLETE"
+        },
+        sanitize(&report.target.path().display().to_string()),
+        report.method,
+        report.passes.len(),
+        speed,
+        verification,
+        if done.removed { ", removed" } else { "" },
+        done.certificate.0
+    )
+}
+
+fn verify_only(config: &Config, targets: &[Target], nonce: [u8; 16]) -> anyhow::Result<Outcome> {
+    let mut all_passed = true;
+    for target in targets {
+        // Read-only use, but through the same exclusive open as a wipe.
+        let opened = target::open(target, config.force)?;
+        let report = wipe::verify_only(
+            target,
+            &opened,
+            &config.plan,
+            nonce,
+            config.verify,
+            config.workers,
+            &NoBar,
+        )?;
+        let passed = report.result == VerifyResult::Passed;
+        all_passed &= passed;
+        if config.json {
+            println!(
+                "{}",
+                serde_json::json!({"target": target.path(), "verification": report})
+            );
+        } else {
+            println!(
+                "{} {}: {} verification of the last {} pass, {:.1}% read, {} range(s) differ",
+                if passed { "verified" } else { "FAILED" },
+                target.path().display(),
+                report.mode.name(),
+                config.plan.method.name(),
+                report.coverage_percent,
+                report.mismatched.len()
+            );
+        }
+    }
+    Ok(if all_passed {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    })
+}
+
+struct NoBar;
+impl Progress for NoBar {
+    fn advance(&self, _: u64) {}
+}
+impl WipeProgress for NoBar {
+    fn phase(&self, _: &str, _: u64) {}
+}

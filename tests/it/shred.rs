@@ -1,0 +1,449 @@
+//! `wisp shred` against loop devices and files the tests create.
+
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use crate::util::*;
+
+const MARKER: &[u8] = b"SSN 078-05-1120 PLANTED-MARKER-wisp";
+
+/// A ledger with keys, and the environment `wisp shred` runs in.
+struct Bench {
+    dir: tempfile::TempDir,
+}
+
+impl Bench {
+    fn new() -> Bench {
+        let bench = Bench { dir: temp_dir() };
+        let out = bench.wisp(&["certs", "keygen"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        bench
+    }
+
+    fn ledger(&self) -> PathBuf {
+        self.dir.path().join("ledger")
+    }
+
+    fn command(&self) -> Command {
+        let mut command = wisp();
+        command
+            .env("WISP_LEDGER", self.ledger())
+            .env("WISP_OPERATOR", "Test Operator")
+            .env("WISP_ORGANIZATION", "Test Org");
+        command
+    }
+
+    fn wisp(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().unwrap()
+    }
+
+    fn certificates(&self) -> Vec<serde_json::Value> {
+        let out = self.wisp(&["certs", "list", "--json"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["certificate"].clone())
+            .collect()
+    }
+
+    fn ledger_verifies(&self) {
+        let pubkey = self.ledger().join("signing.pub").display().to_string();
+        let out = self.wisp(&["certs", "verify", "--pubkey", &pubkey]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+}
+
+/// A backing file of `bytes` with the marker planted at the start, the middle,
+/// the very end, and straddling a 4 MiB chunk boundary.
+fn disk_with_markers(dir: &Path, bytes: u64) -> PathBuf {
+    let path = sparse_file(dir, "disk.img", bytes);
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    for offset in [0, bytes / 2, (4 << 20) - 10, bytes - MARKER.len() as u64] {
+        file.write_all_at(MARKER, offset).unwrap();
+    }
+    file.sync_all().unwrap();
+    path
+}
+
+fn count_markers(path: &Path) -> usize {
+    let data = std::fs::read(path).unwrap();
+    data.windows(MARKER.len()).filter(|w| *w == MARKER).count()
+}
+
+fn direct_loop(backing: &Path) -> LoopDevice {
+    LoopDevice::attach(
+        backing,
+        &LoopOptions {
+            direct_io: true,
+            ..LoopOptions::default()
+        },
+    )
+}
+
+fn json_reports(out: &Output) -> Vec<serde_json::Value> {
+    stdout(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+#[test]
+fn device_wipe_leaves_no_marker_and_is_certified() {
+    require_loop_devices!();
+    let bench = Bench::new();
+    // Not a multiple of 4 KiB nor of the 4 MiB buffer: the tail must be covered too.
+    let bytes = (9 << 20) + 7 * 512;
+    let backing = disk_with_markers(bench.dir.path(), bytes);
+    assert_eq!(count_markers(&backing), 4);
+    let device = direct_loop(&backing);
+    let dev = device.path.display().to_string();
+
+    let out = bench.wisp(&["shred", "--yes", "--verify", "full", "--json", &dev]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let reports = json_reports(&out);
+    assert_eq!(reports.len(), 1);
+    let report = &reports[0]["report"];
+    assert_eq!(report["passes"][0]["bytes"], bytes);
+    assert_eq!(report["verification"]["result"], "passed");
+    assert_eq!(report["verification"]["bytes_read"], bytes);
+    drop(device);
+    assert_eq!(
+        count_markers(&backing),
+        0,
+        "a planted marker survived the wipe"
+    );
+
+    let certificates = bench.certificates();
+    assert_eq!(certificates.len(), 1);
+    let cert = &certificates[0];
+    assert_eq!(cert["media"]["size_bytes"], bytes);
+    assert_eq!(cert["sanitization"]["category"], "clear");
+    assert_eq!(cert["sanitization"]["verification"]["result"], "passed");
+    assert_eq!(cert["operator"]["name"], "Test Operator");
+    assert_eq!(
+        cert["sanitization"]["verification"]["nonce"],
+        report["verification"]["nonce"]
+    );
+    bench.ledger_verifies();
+}
+
+#[test]
+fn zero_method_covers_every_byte_of_an_odd_size() {
+    require_loop_devices!();
+    let bench = Bench::new();
+    let bytes = (4 << 20) + 3 * 512;
+    let backing = disk_with_markers(bench.dir.path(), bytes);
+    let device = direct_loop(&backing);
+    let dev = device.path.display().to_string();
+    let out = bench.wisp(&[
+        "shred", "--yes", "--method", "zero", "--verify", "last", &dev,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    drop(device);
+    let data = std::fs::read(&backing).unwrap();
+    assert_eq!(data.len() as u64, bytes);
+    assert!(data.iter().all(|&b| b == 0), "a byte was not overwritten");
+}
+
+#[test]
+fn verify_only_redoes_the_check_and_catches_a_change() {
+    require_loop_devices!();
+    let bench = Bench::new();
+    let backing = disk_with_markers(bench.dir.path(), 16 << 20);
+    let device = direct_loop(&backing);
+    let dev = device.path.display().to_string();
+    let out = bench.wisp(&["shred", "--yes", "--json", &dev]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let nonce = json_reports(&out)[0]["report"]["verification"]["nonce"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let check = |verify: &str| {
+        bench.wisp(&[
+            "shred",
+            "--verify-only",
+            "--nonce",
+            &nonce,
+            "--verify",
+            verify,
+            &dev,
+        ])
+    };
+    let ok = check("last");
+    assert_eq!(ok.status.code(), Some(0), "{}{}", stdout(&ok), stderr(&ok));
+    assert!(stdout(&ok).starts_with("verified"), "{}", stdout(&ok));
+
+    // One byte changed after the wipe, written through the device.
+    let mut node = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&device.path)
+        .unwrap();
+    node.seek(SeekFrom::Start(5 << 20)).unwrap();
+    let mut block = vec![0u8; 512];
+    node.write_all(&block).unwrap();
+    node.sync_all().unwrap();
+    let bad = check("last");
+    assert_eq!(bad.status.code(), Some(1), "{}", stdout(&bad));
+    assert!(stdout(&bad).starts_with("FAILED"), "{}", stdout(&bad));
+    // A wrong nonce regenerates a different stream: also a failure.
+    let wrong = bench.wisp(&[
+        "shred",
+        "--verify-only",
+        "--nonce",
+        &"0".repeat(32),
+        "--verify",
+        "sample",
+        &dev,
+    ]);
+    assert_eq!(wrong.status.code(), Some(1));
+    let mut file = std::fs::File::open(&backing).unwrap();
+    file.read_exact(&mut block).unwrap();
+}
+
+#[test]
+fn mounted_device_is_refused_and_untouched() {
+    require_loop_devices!();
+    let bench = Bench::new();
+    let backing = sparse_file(bench.dir.path(), "fs.img", 32 << 20);
+    let device = direct_loop(&backing);
+    let mounted = Mounted::ext4(&device.path);
+    std::fs::write(mounted.mountpoint.path().join("payroll.csv"), MARKER).unwrap();
+    let dev = device.path.display().to_string();
+    let out = bench.wisp(&["shred", "--yes", &dev]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("refusing"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("mounted"), "{}", stderr(&out));
+    assert!(bench.certificates().is_empty());
+    drop(mounted);
+    assert!(
+        count_markers(&backing) >= 1,
+        "the mounted filesystem's data was touched"
+    );
+}
+
+#[test]
+fn killed_device_wipe_resumes_and_completes() {
+    require_loop_devices!();
+    let bench = Bench::new();
+    let backing = disk_with_markers(bench.dir.path(), 256 << 20);
+    let device = direct_loop(&backing);
+    let dev = device.path.display().to_string();
+    let resume_dir = bench.ledger().join("resume");
+    let mut child = bench
+        .command()
+        .args([
+            "shred",
+            "--yes",
+            "--method",
+            "dod-7",
+            "--verify",
+            "off",
+            "--checkpoint-ms",
+            "20",
+            &dev,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once it has recorded durable progress.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        // The journal's .json appears by rename once progress is durable.
+        let journaled = std::fs::read_dir(&resume_dir)
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.path().extension().is_some_and(|x| x == "json"))
+            })
+            .unwrap_or(false);
+        if journaled || std::time::Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(
+        !status.success(),
+        "the wipe finished before it could be killed"
+    );
+    assert!(
+        bench.certificates().is_empty(),
+        "an unfinished wipe was certified"
+    );
+
+    let out = bench.wisp(&[
+        "shred", "--yes", "--resume", "--method", "dod-7", "--verify", "last", "--json", &dev,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = &json_reports(&out)[0]["report"];
+    assert_eq!(report["resumed"], true);
+    assert_eq!(report["verification"]["result"], "passed");
+    let left: Vec<_> = std::fs::read_dir(&resume_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "journal left behind: {left:?}");
+    drop(device);
+    assert_eq!(count_markers(&backing), 0);
+    assert_eq!(bench.certificates().len(), 1);
+
+    // Nothing left to resume now.
+    let device = direct_loop(&backing);
+    let again = bench.wisp(&[
+        "shred",
+        "--yes",
+        "--resume",
+        "--method",
+        "dod-7",
+        &device.path.display().to_string(),
+    ]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        stderr(&again).contains("no interrupted wipe"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+#[test]
+fn two_devices_at_once() {
+    require_loop_devices!();
+    let bench = Bench::new();
+    let first_dir = temp_dir();
+    let second_dir = temp_dir();
+    let first = disk_with_markers(first_dir.path(), 8 << 20);
+    let second = disk_with_markers(second_dir.path(), 12 << 20);
+    let (a, b) = (direct_loop(&first), direct_loop(&second));
+    let out = bench.wisp(&[
+        "shred",
+        "--yes",
+        &a.path.display().to_string(),
+        &b.path.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out)
+            .lines()
+            .filter(|l| l.starts_with("erased"))
+            .count(),
+        2
+    );
+    drop((a, b));
+    assert_eq!(count_markers(&first) + count_markers(&second), 0);
+    assert_eq!(bench.certificates().len(), 2);
+}
+
+#[test]
+fn files_are_overwritten_in_place_and_removed_on_request() {
+    let bench = Bench::new();
+    let keep = bench.dir.path().join("keep.txt");
+    let gone = bench.dir.path().join("gone.txt");
+    let mut content = MARKER.repeat(300);
+    content.extend_from_slice(b"tail");
+    std::fs::write(&keep, &content).unwrap();
+    std::fs::write(&gone, &content).unwrap();
+    let out = bench.wisp(&["shred", "--json", &keep.display().to_string()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let after = std::fs::read(&keep).unwrap();
+    assert_eq!(after.len(), content.len(), "the file's length must be kept");
+    assert_eq!(count_markers(&keep), 0);
+
+    let out = bench.wisp(&["shred", "--remove", &gone.display().to_string()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!gone.exists());
+    let names: Vec<String> = std::fs::read_dir(bench.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 2, "a renamed leftover remains: {names:?}");
+
+    let certificates = bench.certificates();
+    assert_eq!(certificates.len(), 2);
+    for cert in &certificates {
+        assert_eq!(cert["media"]["kind"], "file");
+        assert_eq!(cert["media"]["size_bytes"], content.len());
+        assert_eq!(cert["content_fingerprint"].as_str().unwrap().len(), 64);
+    }
+    assert!(certificates[1]["destination"]
+        .as_str()
+        .unwrap()
+        .contains("removed"));
+    bench.ledger_verifies();
+}
+
+#[test]
+fn hard_linked_files_are_refused_unless_forced() {
+    let bench = Bench::new();
+    let file = bench.dir.path().join("record.txt");
+    std::fs::write(&file, MARKER).unwrap();
+    std::fs::hard_link(&file, bench.dir.path().join("other-name.txt")).unwrap();
+    let path = file.display().to_string();
+    let out = bench.wisp(&["shred", &path]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("hard link"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&file).unwrap(), MARKER);
+
+    let out = bench.wisp(&["shred", "--force", "--json", &path]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = &json_reports(&out)[0]["report"];
+    assert_eq!(report["exceptions"][0]["kind"], "other-hard-links");
+    assert_ne!(std::fs::read(&file).unwrap(), MARKER);
+}
+
+#[test]
+fn recursive_directories_and_dry_run() {
+    let bench = Bench::new();
+    let tree = bench.dir.path().join("records");
+    std::fs::create_dir_all(tree.join("2019/q1")).unwrap();
+    for name in ["a.txt", "2019/b.csv", "2019/q1/c.eml"] {
+        std::fs::write(tree.join(name), MARKER).unwrap();
+    }
+    std::os::unix::fs::symlink("/etc/hostname", tree.join("link")).unwrap();
+    let root = tree.display().to_string();
+    let plan = bench.wisp(&["shred", "--recursive", "--remove", "--dry-run", &root]);
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    assert!(
+        stdout(&plan).starts_with("would erase 3 target(s)"),
+        "{}",
+        stdout(&plan)
+    );
+    assert!(tree.join("a.txt").exists());
+
+    let out = bench.wisp(&["shred", "--recursive", "--remove", &root]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!tree.join("a.txt").exists() && !tree.join("2019/q1/c.eml").exists());
+    assert!(
+        tree.join("link").exists(),
+        "a symlink in the tree must not be followed or removed"
+    );
+    assert!(Path::new("/etc/hostname").exists());
+    assert_eq!(bench.certificates().len(), 3);
+}
+
+#[test]
+fn no_signing_key_means_nothing_is_touched() {
+    let dir = temp_dir();
+    let file = dir.path().join("x.txt");
+    std::fs::write(&file, MARKER).unwrap();
+    let out = wisp()
+        .args([
+            "shred",
+            "--ledger",
+            &dir.path().join("none").display().to_string(),
+            &file.display().to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("wisp certs keygen"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), MARKER);
+}
