@@ -111,6 +111,26 @@ pub struct VerifyOutcome {
     pub hash: [u8; 32],
 }
 
+/// The buffer a worker needs: one chunk, or less for a small target (a 2 KB file
+/// must not cost a 4 MiB allocation and its unmapping).
+fn buffer_len(span: u64) -> usize {
+    span.min(CHUNK).next_multiple_of(ALIGN as u64) as usize
+}
+
+/// Runs `worker` on `workers` threads; a single worker runs on the calling thread,
+/// which matters when many small files are wiped at once.
+fn run_workers(workers: usize, worker: impl Fn() + Sync) {
+    if workers <= 1 {
+        worker();
+        return;
+    }
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(&worker);
+        }
+    });
+}
+
 /// Is this error the medium failing on some sectors (go on, and report the range)
 /// rather than the whole operation failing (stop)?
 fn is_media_error(err: &io::Error) -> bool {
@@ -163,45 +183,42 @@ pub fn write_pass(
         (start + next * CHUNK).min(medium.size)
     };
 
-    std::thread::scope(|scope| {
-        for _ in 0..medium.workers.max(1) {
-            scope.spawn(|| {
-                let mut buf = AlignedBuf::new(CHUNK as usize);
-                loop {
-                    if stop.load(Ordering::Relaxed) || first_error.lock().expect("ok").is_some() {
-                        return;
-                    }
-                    let index = next_chunk.fetch_add(1, Ordering::Relaxed);
-                    if index >= chunks {
-                        return;
-                    }
-                    let offset = start + index * CHUNK;
-                    let len = (medium.size - offset).min(CHUNK) as usize;
-                    fill(pattern, key, offset, &mut buf[..len]);
-                    if let Err(err) = medium.file.write_all_at(&buf[..len], offset) {
-                        if !is_media_error(&err) {
-                            *first_error.lock().expect("ok") = Some(err);
-                            return;
-                        }
-                        // Some sectors are bad: write block by block, note the rest.
-                        let bad = write_blocks(medium, &buf[..len], offset);
-                        failed.lock().expect("ok").extend(bad);
-                    }
-                    progress.advance(len as u64);
-                    completion.lock().expect("ok").complete(index);
-
-                    // One worker at a time flushes and records durable progress.
-                    if let Ok(mut last) = last_checkpoint.try_lock() {
-                        if last.elapsed() >= medium.checkpoint_every {
-                            let offset = durable_offset(&completion);
-                            if medium.file.sync_data().is_ok() {
-                                checkpoint(offset);
-                            }
-                            *last = Instant::now();
-                        }
-                    }
+    let workers = medium.workers.clamp(1, chunks.max(1) as usize);
+    run_workers(workers, || {
+        let mut buf = AlignedBuf::new(buffer_len(medium.size - start));
+        loop {
+            if stop.load(Ordering::Relaxed) || first_error.lock().expect("ok").is_some() {
+                return;
+            }
+            let index = next_chunk.fetch_add(1, Ordering::Relaxed);
+            if index >= chunks {
+                return;
+            }
+            let offset = start + index * CHUNK;
+            let len = (medium.size - offset).min(CHUNK) as usize;
+            fill(pattern, key, offset, &mut buf[..len]);
+            if let Err(err) = medium.file.write_all_at(&buf[..len], offset) {
+                if !is_media_error(&err) {
+                    *first_error.lock().expect("ok") = Some(err);
+                    return;
                 }
-            });
+                // Some sectors are bad: write block by block, note the rest.
+                let bad = write_blocks(medium, &buf[..len], offset);
+                failed.lock().expect("ok").extend(bad);
+            }
+            progress.advance(len as u64);
+            completion.lock().expect("ok").complete(index);
+
+            // One worker at a time flushes and records durable progress.
+            if let Ok(mut last) = last_checkpoint.try_lock() {
+                if last.elapsed() >= medium.checkpoint_every {
+                    let offset = durable_offset(&completion);
+                    if medium.file.sync_data().is_ok() {
+                        checkpoint(offset);
+                    }
+                    *last = Instant::now();
+                }
+            }
         }
     });
     if let Some(err) = first_error.into_inner().expect("ok") {
@@ -270,45 +287,43 @@ pub fn verify_regions(
     let unreadable = Mutex::new(Vec::new());
     let first_error: Mutex<Option<io::Error>> = Mutex::new(None);
 
-    std::thread::scope(|scope| {
-        for _ in 0..medium.workers.max(1) {
-            scope.spawn(|| {
-                let mut read = AlignedBuf::new(CHUNK as usize);
-                let mut expected = vec![0u8; CHUNK as usize];
-                loop {
-                    if first_error.lock().expect("ok").is_some() {
-                        return;
-                    }
-                    let index = next_piece.fetch_add(1, Ordering::Relaxed) as usize;
-                    let Some(piece) = pieces.get(index) else {
-                        return;
-                    };
-                    let len = piece.len as usize;
-                    match medium.file.read_exact_at(&mut read[..len], piece.offset) {
-                        Ok(()) => {}
-                        Err(err) if is_media_error(&err) => {
-                            unreadable.lock().expect("ok").push(*piece);
-                            progress.advance(piece.len);
-                            continue;
-                        }
-                        Err(err) => {
-                            *first_error.lock().expect("ok") = Some(err);
-                            return;
-                        }
-                    }
-                    *hashes[index].lock().expect("ok") = *blake3::hash(&read[..len]).as_bytes();
-                    fill(pattern, key, piece.offset, &mut expected[..len]);
-                    if read[..len] != expected[..len] {
-                        mismatched.lock().expect("ok").extend(differing_blocks(
-                            &read[..len],
-                            &expected[..len],
-                            piece.offset,
-                            medium.block,
-                        ));
-                    }
+    let largest = pieces.iter().map(|p| p.len).max().unwrap_or(0);
+    let workers = medium.workers.clamp(1, pieces.len().max(1));
+    run_workers(workers, || {
+        let mut read = AlignedBuf::new(buffer_len(largest));
+        let mut expected = vec![0u8; buffer_len(largest)];
+        loop {
+            if first_error.lock().expect("ok").is_some() {
+                return;
+            }
+            let index = next_piece.fetch_add(1, Ordering::Relaxed) as usize;
+            let Some(piece) = pieces.get(index) else {
+                return;
+            };
+            let len = piece.len as usize;
+            match medium.file.read_exact_at(&mut read[..len], piece.offset) {
+                Ok(()) => {}
+                Err(err) if is_media_error(&err) => {
+                    unreadable.lock().expect("ok").push(*piece);
                     progress.advance(piece.len);
+                    continue;
                 }
-            });
+                Err(err) => {
+                    *first_error.lock().expect("ok") = Some(err);
+                    return;
+                }
+            }
+            *hashes[index].lock().expect("ok") = *blake3::hash(&read[..len]).as_bytes();
+            fill(pattern, key, piece.offset, &mut expected[..len]);
+            if read[..len] != expected[..len] {
+                mismatched.lock().expect("ok").extend(differing_blocks(
+                    &read[..len],
+                    &expected[..len],
+                    piece.offset,
+                    medium.block,
+                ));
+            }
+            progress.advance(piece.len);
         }
     });
     if let Some(err) = first_error.into_inner().expect("ok") {

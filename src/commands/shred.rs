@@ -294,8 +294,15 @@ fn resolve_operator(args: &OperatorArgs, ledger: &Path) -> anyhow::Result<Operat
     Ok(operator)
 }
 
-/// A progress bar per target; drawn only when stderr is a terminal.
-struct Bar(ProgressBar);
+/// A progress bar; drawn only when stderr is a terminal.
+struct Bar(ProgressBar, Phases);
+
+/// Whether a bar shows each phase (one device) or only the total (many files).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phases {
+    Shown,
+    Hidden,
+}
 
 impl Progress for Bar {
     fn advance(&self, bytes: u64) {
@@ -305,21 +312,25 @@ impl Progress for Bar {
 
 impl WipeProgress for Bar {
     fn phase(&self, label: &str, bytes: u64) {
-        self.0.set_length(bytes);
-        self.0.set_position(0);
-        self.0.set_message(label.to_string());
+        if self.1 == Phases::Shown {
+            self.0.set_length(bytes);
+            self.0.set_position(0);
+            self.0.set_message(label.to_string());
+        }
     }
 }
 
-fn bar(multi: &MultiProgress, target: &Target) -> Bar {
-    let bar = multi.add(ProgressBar::new(target.span()));
+fn bar(multi: &MultiProgress, name: &Path, bytes: u64, phases: Phases) -> Bar {
+    let bar = multi.add(ProgressBar::new(bytes));
     bar.set_style(
-        ProgressStyle::with_template("{prefix:24!} {msg:18!} [{bar:30}] {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12} eta {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{prefix:24!} {msg:18!} [{bar:30}] {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12} eta {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
     );
-    bar.set_prefix(target.path().display().to_string());
-    Bar(bar)
+    bar.set_prefix(name.display().to_string());
+    Bar(bar, phases)
 }
 
 struct TargetOutcome {
@@ -333,6 +344,30 @@ struct Done {
     removed: bool,
 }
 
+/// A target overwritten and verified, not yet certified or removed.
+struct Erased<'t> {
+    target: &'t Target,
+    report: ShredReport,
+    opened: target::Opened,
+    nonce: [u8; 16],
+    fingerprint: Option<String>,
+}
+
+/// Files are certified in batches (one durable append for many) and removed only
+/// after their certificates are in the ledger.
+const FILE_BATCH: usize = 256;
+/// Threads for file work. Wiping and removing a small file is mostly waiting on
+/// fsync; many at once let the filesystem journal commit them together.
+const FILE_THREADS: usize = 16;
+
+struct Run<'a> {
+    config: &'a Config,
+    ledger: &'a Ledger,
+    operator: &'a Operator,
+    operator_args: &'a OperatorArgs,
+    fingerprint_key: Option<certs::FingerprintKey>,
+}
+
 fn run_all(
     config: &Config,
     targets: &[Target],
@@ -340,129 +375,219 @@ fn run_all(
     operator: &Operator,
     operator_args: &OperatorArgs,
 ) -> anyhow::Result<Vec<TargetOutcome>> {
-    let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
-    let fingerprint_key =
-        certs::FingerprintKey::load(&ledger.dir().join(certs::keys::FINGERPRINT_KEY_FILE)).ok();
-    let outcomes = Mutex::new(Vec::new());
-    let one = |target: &Target, workers: usize| {
-        let progress = bar(&multi, target);
-        let result = wipe_one(
-            config,
-            target,
-            ledger,
-            operator,
-            operator_args,
-            fingerprint_key.as_ref(),
-            workers,
-            &progress,
-        );
-        progress.0.finish_and_clear();
-        outcomes.lock().expect("not poisoned").push(TargetOutcome {
-            path: target.path().to_path_buf(),
-            result,
-        });
+    let run = Run {
+        config,
+        ledger,
+        operator,
+        operator_args,
+        fingerprint_key: certs::FingerprintKey::load(
+            &ledger.dir().join(certs::keys::FINGERPRINT_KEY_FILE),
+        )
+        .ok(),
     };
+    let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+    let outcomes = Mutex::new(Vec::new());
     let (devices, files): (Vec<&Target>, Vec<&Target>) =
         targets.iter().partition(|t| matches!(t, Target::Device(_)));
     std::thread::scope(|scope| {
         // One worker group per device: devices are independent and each is I/O bound.
         for device in devices {
-            scope.spawn(|| one(device, config.workers));
+            let (multi, outcomes, run) = (&multi, &outcomes, &run);
+            scope.spawn(move || {
+                let progress = bar(multi, device.path(), device.span(), Phases::Shown);
+                let result = run
+                    .erase(device, config.workers, &progress)
+                    .and_then(|erased| {
+                        let mut done = run.certify(vec![erased])?;
+                        done.pop().expect("one in, one out")
+                    });
+                progress.0.finish_and_clear();
+                outcomes.lock().expect("not poisoned").push(TargetOutcome {
+                    path: device.path().to_path_buf(),
+                    result,
+                });
+            });
         }
-        // Many files: one worker each, spread over the cores.
-        scope.spawn(|| {
-            use rayon::prelude::*;
-            files.par_iter().for_each(|file| one(file, 1));
-        });
+        if !files.is_empty() {
+            scope.spawn(|| {
+                let total = files.iter().map(|f| f.span()).sum();
+                let progress = bar(&multi, Path::new("files"), total, Phases::Hidden);
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(FILE_THREADS)
+                    .build();
+                let work = || {
+                    for batch in files.chunks(FILE_BATCH) {
+                        let results = run.file_batch(batch, &progress);
+                        outcomes.lock().expect("not poisoned").extend(results);
+                    }
+                };
+                match pool {
+                    Ok(pool) => pool.install(work),
+                    Err(_) => work(),
+                }
+                progress.0.finish_and_clear();
+            });
+        }
     });
     let mut outcomes = outcomes.into_inner().expect("not poisoned");
     outcomes.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(outcomes)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn wipe_one(
-    config: &Config,
-    target: &Target,
-    ledger: &Ledger,
-    operator: &Operator,
-    operator_args: &OperatorArgs,
-    fingerprint_key: Option<&certs::FingerprintKey>,
-    workers: usize,
-    progress: &Bar,
-) -> anyhow::Result<Done> {
-    // Taken before the first write, so the certificate can tie to the content.
-    let fingerprint = match (target, fingerprint_key) {
-        (Target::File(file), Some(key)) => Some(fingerprint_file(&file.path, key)?),
-        _ => None,
-    };
-    let opened = target::open(target, config.force)?;
-    let journal = match target {
-        Target::Device(device) => Some(Journal::for_target(&ledger.dir().join("resume"), device)),
-        Target::File(_) => None,
-    };
-    let (nonce, resume) = match (&journal, config.resume) {
-        (Some(journal), true) => {
-            let state = journal.load()?.with_context(|| {
-                format!(
-                    "{}: no interrupted wipe of this device to resume",
-                    target.path().display()
+impl Run<'_> {
+    /// Overwrites and verifies one target.
+    fn erase<'t>(
+        &self,
+        target: &'t Target,
+        workers: usize,
+        progress: &Bar,
+    ) -> anyhow::Result<Erased<'t>> {
+        let config = self.config;
+        // Taken before the first write, so the certificate can tie to the content.
+        let fingerprint = match (target, &self.fingerprint_key) {
+            (Target::File(file), Some(key)) => Some(fingerprint_file(&file.path, key)?),
+            _ => None,
+        };
+        let opened = target::open(target, config.force)?;
+        let journal = match target {
+            Target::Device(device) => Some(Journal::for_target(
+                &self.ledger.dir().join("resume"),
+                device,
+            )),
+            Target::File(_) => None,
+        };
+        let (nonce, resume) = match (&journal, config.resume) {
+            (Some(journal), true) => {
+                let state = journal.load()?.with_context(|| {
+                    format!(
+                        "{}: no interrupted wipe of this device to resume",
+                        target.path().display()
+                    )
+                })?;
+                check_resumable(&state, config, target)?
+            }
+            (None, true) => bail!(
+                "{}: only device wipes can be resumed",
+                target.path().display()
+            ),
+            _ => {
+                let mut nonce = [0u8; 16];
+                OsRandom.fill(&mut nonce)?;
+                (nonce, None)
+            }
+        };
+        let now = jiff::Timestamp::now;
+        let job = WipeJob {
+            target,
+            opened: &opened,
+            plan: &config.plan,
+            verify: config.verify,
+            nonce,
+            resume,
+            journal: journal.as_ref(),
+            workers,
+            checkpoint_every: config.checkpoint_every,
+            progress,
+            now: &now,
+            stop: &STOP,
+        };
+        let report = wipe::wipe(&job)?;
+        Ok(Erased {
+            target,
+            report,
+            opened,
+            nonce,
+            fingerprint,
+        })
+    }
+
+    /// Records the certificates of `erased` in one durable append, then removes
+    /// (or restores the length of) each file: never a removal before its certificate.
+    fn certify(&self, erased: Vec<Erased>) -> anyhow::Result<Vec<anyhow::Result<Done>>> {
+        let disposals = erased
+            .iter()
+            .map(|e| {
+                to_disposal(
+                    &e.report,
+                    self.operator,
+                    self.operator_args,
+                    e.fingerprint.clone(),
+                    self.config.remove,
                 )
-            })?;
-            check_resumable(&state, config, target)?
+            })
+            .collect();
+        let (appended, _) = self.ledger.append(disposals, &SystemClock)?;
+        use rayon::prelude::*;
+        Ok(erased
+            .into_par_iter()
+            .zip(appended)
+            .map(|(erased, cert)| {
+                let removed = self.finish(&erased)?;
+                Ok(Done {
+                    report: erased.report,
+                    certificate: (cert.sequence, certs::certificate::hex(&cert.leaf)),
+                    removed,
+                })
+            })
+            .collect())
+    }
+
+    fn finish(&self, erased: &Erased) -> anyhow::Result<bool> {
+        match erased.target {
+            Target::File(file) if self.config.remove => {
+                shred::remove::remove_file(&file.path, &erased.opened.file, &erased.nonce)?;
+                Ok(true)
+            }
+            Target::File(file) => {
+                // Writes covered the file's last block whole; give it back its length.
+                erased
+                    .opened
+                    .file
+                    .set_len(file.size_bytes)
+                    .with_context(|| format!("{}", file.path.display()))?;
+                Ok(false)
+            }
+            Target::Device(_) => Ok(false),
         }
-        (None, true) => bail!(
-            "{}: only device wipes can be resumed",
-            target.path().display()
-        ),
-        _ => {
-            let mut nonce = [0u8; 16];
-            OsRandom.fill(&mut nonce)?;
-            (nonce, None)
+    }
+
+    /// Wipes a batch of files across the cores, certifies them together, removes them.
+    fn file_batch(&self, batch: &[&Target], progress: &Bar) -> Vec<TargetOutcome> {
+        use rayon::prelude::*;
+        let erased: Vec<(PathBuf, anyhow::Result<Erased>)> = batch
+            .par_iter()
+            .map(|file| (file.path().to_path_buf(), self.erase(file, 1, progress)))
+            .collect();
+        let mut outcomes = Vec::new();
+        let mut good = Vec::new();
+        for (path, result) in erased {
+            match result {
+                Ok(e) => good.push(e),
+                Err(err) => outcomes.push(TargetOutcome {
+                    path,
+                    result: Err(err),
+                }),
+            }
         }
-    };
-    let now = || jiff::Timestamp::now();
-    let job = WipeJob {
-        target,
-        opened: &opened,
-        plan: &config.plan,
-        verify: config.verify,
-        nonce,
-        resume,
-        journal: journal.as_ref(),
-        workers,
-        checkpoint_every: config.checkpoint_every,
-        progress,
-        now: &now,
-        stop: &STOP,
-    };
-    let report = wipe::wipe(&job)?;
-    let disposal = to_disposal(&report, operator, operator_args, fingerprint, config.remove);
-    let (appended, _) = ledger.append(vec![disposal], &SystemClock)?;
-    let certificate = (
-        appended[0].sequence,
-        certs::certificate::hex(&appended[0].leaf),
-    );
-    let removed = match target {
-        Target::File(file) if config.remove => {
-            shred::remove::remove_file(&file.path, &opened.file, &nonce)?;
-            true
+        let paths: Vec<PathBuf> = good.iter().map(|e| e.target.path().to_path_buf()).collect();
+        match self.certify(good) {
+            Ok(done) => outcomes.extend(
+                paths
+                    .into_iter()
+                    .zip(done)
+                    .map(|(path, result)| TargetOutcome { path, result }),
+            ),
+            Err(err) => {
+                // Nothing of this batch was certified, so nothing of it was removed.
+                let message = format!("{err:#}");
+                outcomes.extend(paths.into_iter().map(|path| TargetOutcome {
+                    path,
+                    result: Err(anyhow::anyhow!("overwritten but not certified: {message}")),
+                }));
+            }
         }
-        Target::File(file) => {
-            // Writes covered the file's last block whole; give it back its length.
-            opened
-                .file
-                .set_len(file.size_bytes)
-                .with_context(|| format!("{}", file.path.display()))?;
-            false
-        }
-        Target::Device(_) => false,
-    };
-    Ok(Done {
-        report,
-        certificate,
-        removed,
-    })
+        outcomes
+    }
 }
 
 fn check_resumable(
