@@ -7,9 +7,11 @@ use certs::{
     Category, Disposal, Ledger, Media, MediaType, Operator, OsRandom, PhysicalMedia, Sanitization,
     SystemClock, Tool, Verdict, Verification, VerificationResult,
 };
+use clap::Parser;
 use shred::{EmptyDevices, SystemView};
 
 use super::devices;
+use crate::cli::{Cli, Command};
 use crate::output::{paint, Stream, Style};
 use crate::Outcome;
 
@@ -73,6 +75,53 @@ pub fn run() -> anyhow::Result<Outcome> {
         Verdict::Valid(_) => anyhow::bail!("the demo's forged ledger passed verification"),
     }
     std::fs::write(&log, original)?;
+    println!();
+
+    println!(
+        "{}",
+        heading("3. Erasing files and certifying it (wisp shred)")
+    );
+    let records = dir.join("records");
+    std::fs::create_dir_all(&records)?;
+    let payroll = records.join("payroll-2019.csv");
+    std::fs::write(
+        &payroll,
+        "first_name,last_name,ssn,amount\nJane,Doe,078-05-1120,2450.00\n".repeat(200),
+    )?;
+    std::fs::write(
+        records.join("scan-0001.txt"),
+        "Loan application, John Q. Sample\n".repeat(300),
+    )?;
+    let command = [
+        "wisp",
+        "shred",
+        "--recursive",
+        "--remove",
+        "--ledger",
+        &ledger.dir().display().to_string(),
+        "--operator",
+        "Dana Reyes",
+        "--organization",
+        "Acme Dental LLC (demo)",
+        &records.display().to_string(),
+    ];
+    println!("  $ wisp shred --recursive --remove {}", records.display());
+    let Command::Shred(args) = Cli::try_parse_from(command)?.command else {
+        unreachable!("the demo parses a shred command")
+    };
+    let outcome = super::shred::run(&args)?;
+    anyhow::ensure!(
+        outcome == Outcome::Success,
+        "the demo's wipe did not succeed"
+    );
+    anyhow::ensure!(!payroll.exists(), "the demo's file is still there");
+    match certs::verify_ledger(&ledger, &keys.public, None)? {
+        Verdict::Valid(v) => println!(
+            "  the ledger now holds {} certificates and verifies",
+            v.size
+        ),
+        Verdict::Tampered(t) => anyhow::bail!("the demo ledger failed verification: {t}"),
+    }
     let pdf = dir.join("certificates.pdf");
     std::fs::write(
         &pdf,
@@ -84,7 +133,7 @@ pub fn run() -> anyhow::Result<Outcome> {
         dir.display()
     );
 
-    println!("{}", heading("3. What works and what is coming"));
+    println!("{}", heading("4. What works and what is coming"));
     println!("  works now  wisp devices [--json]    drive identity, geometry and safety flags");
     println!(
         "  works now  wisp certs ...            keygen, issue, list, show, verify, checkpoint,"

@@ -61,6 +61,11 @@ fn demo_runs_and_says_what_works() {
     assert!(text.contains("DEVICE"), "{text}");
     assert!(text.contains("verified: 1 certificate(s)"), "{text}");
     assert!(text.contains("TAMPERED"), "{text}");
+    assert!(text.contains("erased "), "{text}");
+    assert!(
+        text.contains("the ledger now holds 3 certificates and verifies"),
+        "{text}"
+    );
     let pdf = text
         .lines()
         .find_map(|line| line.trim().strip_prefix("the auditor's PDF: "))

@@ -284,7 +284,7 @@ fn certificate_page(entry: &ExportEntry, export: &Export, page_no: usize, pages:
     page.field("Verification method", &s.verification.method);
     page.field("Verification result", s.verification.result.as_str());
     if let Some(blocks) = s.verification.sampled_blocks {
-        page.field("Blocks sampled", &group_digits(blocks));
+        page.field("Regions read back", &group_digits(blocks));
     }
     if let Some(nonce) = &s.verification.nonce {
         page.mono("Sample plan nonce", nonce);
