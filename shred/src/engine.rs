@@ -71,9 +71,30 @@ impl Drop for AlignedBuf {
     }
 }
 
+/// Positioned I/O on a target. A `File` in use; a fake in tests, to inject the
+/// media errors no test machine can produce on demand.
+pub trait BlockIo: Sync {
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()>;
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
+    /// Makes everything written so far durable.
+    fn sync_data(&self) -> io::Result<()>;
+}
+
+impl BlockIo for File {
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        FileExt::write_all_at(self, buf, offset)
+    }
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        FileExt::read_exact_at(self, buf, offset)
+    }
+    fn sync_data(&self) -> io::Result<()> {
+        File::sync_data(self)
+    }
+}
+
 /// An open target: `size` bytes to cover, in whole `block`s.
 pub struct Medium<'a> {
-    pub file: &'a File,
+    pub file: &'a dyn BlockIo,
     pub size: u64,
     pub block: u64,
     pub workers: usize,
@@ -301,12 +322,17 @@ pub fn verify_regions(
                 return;
             };
             let len = piece.len as usize;
+            // Blocks that cannot be read are reported and left out of the
+            // comparison; the rest of the piece is still checked.
+            let mut skipped = Vec::new();
             match medium.file.read_exact_at(&mut read[..len], piece.offset) {
                 Ok(()) => {}
                 Err(err) if is_media_error(&err) => {
-                    unreadable.lock().expect("ok").push(*piece);
-                    progress.advance(piece.len);
-                    continue;
+                    skipped = read_blocks(medium, &mut read[..len], piece.offset);
+                    unreadable
+                        .lock()
+                        .expect("ok")
+                        .extend(skipped.iter().copied());
                 }
                 Err(err) => {
                     *first_error.lock().expect("ok") = Some(err);
@@ -315,6 +341,11 @@ pub fn verify_regions(
             }
             *hashes[index].lock().expect("ok") = *blake3::hash(&read[..len]).as_bytes();
             fill(pattern, key, piece.offset, &mut expected[..len]);
+            for bad in &skipped {
+                let at = (bad.offset - piece.offset) as usize;
+                let end = at + bad.len as usize;
+                expected[at..end].fill(0);
+            }
             if read[..len] != expected[..len] {
                 mismatched.lock().expect("ok").extend(differing_blocks(
                     &read[..len],
@@ -343,6 +374,24 @@ pub fn verify_regions(
         unreadable: merge_adjacent(unreadable),
         hash: *combined.finalize().as_bytes(),
     })
+}
+
+/// Reads `buf` at `offset` one block at a time, zeroing and returning the blocks
+/// that fail.
+fn read_blocks(medium: &Medium, buf: &mut [u8], offset: u64) -> Vec<Region> {
+    let block = medium.block as usize;
+    let mut failed = Vec::new();
+    for (i, piece) in buf.chunks_mut(block).enumerate() {
+        let at = offset + (i * block) as u64;
+        if medium.file.read_exact_at(piece, at).is_err() {
+            piece.fill(0);
+            failed.push(Region {
+                offset: at,
+                len: piece.len() as u64,
+            });
+        }
+    }
+    failed
 }
 
 /// The blocks of a piece whose contents differ, as merged ranges.
@@ -439,7 +488,7 @@ mod tests {
             &AtomicBool::new(false),
         )
         .unwrap();
-        file.as_file().write_all_at(&[1], CHUNK + 10).unwrap();
+        FileExt::write_all_at(file.as_file(), &[1], CHUNK + 10).unwrap();
         let whole = [Region {
             offset: 0,
             len: size,
@@ -487,6 +536,93 @@ mod tests {
         assert_eq!(data[CHUNK as usize..], expected[..]);
     }
 
+    /// A medium in memory whose given blocks fail with EIO, as bad sectors do.
+    struct Faulty {
+        data: Mutex<Vec<u8>>,
+        bad: Vec<Region>,
+    }
+
+    impl Faulty {
+        fn hits_bad(&self, offset: u64, len: usize) -> bool {
+            self.bad
+                .iter()
+                .any(|b| offset < b.offset + b.len && b.offset < offset + len as u64)
+        }
+    }
+
+    impl BlockIo for Faulty {
+        fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+            if self.hits_bad(offset, buf.len()) {
+                return Err(io::Error::from_raw_os_error(nix::libc::EIO));
+            }
+            let at = offset as usize;
+            self.data.lock().unwrap()[at..at + buf.len()].copy_from_slice(buf);
+            Ok(())
+        }
+        fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+            if self.hits_bad(offset, buf.len()) {
+                return Err(io::Error::from_raw_os_error(nix::libc::EIO));
+            }
+            let at = offset as usize;
+            buf.copy_from_slice(&self.data.lock().unwrap()[at..at + buf.len()]);
+            Ok(())
+        }
+        fn sync_data(&self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn bad_sectors_are_reported_and_the_rest_is_written() {
+        let size = 2 * CHUNK + 4096;
+        let bad = vec![Region {
+            offset: CHUNK + 512,
+            len: 1024,
+        }];
+        let medium_io = Faulty {
+            data: Mutex::new(vec![0xee; size as usize]),
+            bad: bad.clone(),
+        };
+        let medium = Medium {
+            file: &medium_io,
+            size,
+            block: 512,
+            workers: 2,
+            checkpoint_every: CHECKPOINT_EVERY,
+        };
+        let key = stream_key(&[6; 16], 0);
+        let outcome = write_pass(
+            &medium,
+            Pattern::Random,
+            &key,
+            0,
+            &NoProgress,
+            &|_| {},
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+        assert_eq!(outcome.failed, bad, "exactly the bad blocks are reported");
+        let data = medium_io.data.lock().unwrap().clone();
+        let mut expected = vec![0u8; size as usize];
+        fill(Pattern::Random, &key, 0, &mut expected);
+        for (i, (got, want)) in data.iter().zip(&expected).enumerate() {
+            let in_bad = bad
+                .iter()
+                .any(|b| (b.offset..b.offset + b.len).contains(&(i as u64)));
+            if !in_bad {
+                assert_eq!(got, want, "byte {i} outside the bad blocks was not written");
+            }
+        }
+        let whole = [Region {
+            offset: 0,
+            len: size,
+        }];
+        let check = verify_regions(&medium, Pattern::Random, &key, &whole, &NoProgress).unwrap();
+        // Only the bad blocks are unreadable; the rest of their chunk is verified.
+        assert_eq!(check.unreadable, bad);
+        assert!(check.mismatched.is_empty());
+    }
+
     #[test]
     fn the_read_back_hash_depends_on_the_content() {
         let size = 64 * 1024;
@@ -503,7 +639,7 @@ mod tests {
             len: size,
         }];
         let zeros = verify_regions(&medium, Pattern::ZERO, &[0; 32], &whole, &NoProgress).unwrap();
-        file.as_file().write_all_at(&[9], 0).unwrap();
+        FileExt::write_all_at(file.as_file(), &[9], 0).unwrap();
         let changed =
             verify_regions(&medium, Pattern::ZERO, &[0; 32], &whole, &NoProgress).unwrap();
         assert_ne!(zeros.hash, changed.hash);
