@@ -415,6 +415,16 @@ mod tests {
     use super::*;
     use crate::stream::stream_key;
 
+    fn medium(file: &dyn BlockIo, size: u64, block: u64, workers: usize) -> Medium<'_> {
+        Medium {
+            file,
+            size,
+            block,
+            workers,
+            checkpoint_every: CHECKPOINT_EVERY,
+        }
+    }
+
     fn medium_file(size: u64) -> (tempfile::NamedTempFile, u64) {
         let file = tempfile::NamedTempFile::new().unwrap();
         file.as_file().set_len(size).unwrap();
@@ -426,13 +436,7 @@ mod tests {
         // 3 chunks and a tail that is not a multiple of the chunk.
         let size = 3 * CHUNK + 5 * 512;
         let (file, _) = medium_file(size);
-        let medium = Medium {
-            file: file.as_file(),
-            size,
-            block: 512,
-            workers: 3,
-            checkpoint_every: CHECKPOINT_EVERY,
-        };
+        let medium = medium(file.as_file(), size, 512, 3);
         let key = stream_key(&[3; 16], 0);
         let checkpoints = Mutex::new(Vec::new());
         let outcome = write_pass(
@@ -470,13 +474,7 @@ mod tests {
     fn verification_finds_a_changed_byte() {
         let size = CHUNK + 4096;
         let (file, _) = medium_file(size);
-        let medium = Medium {
-            file: file.as_file(),
-            size,
-            block: 4096,
-            workers: 2,
-            checkpoint_every: CHECKPOINT_EVERY,
-        };
+        let medium = medium(file.as_file(), size, 4096, 2);
         let key = stream_key(&[4; 16], 0);
         write_pass(
             &medium,
@@ -507,13 +505,7 @@ mod tests {
     fn resuming_from_an_offset_completes_the_pass() {
         let size = 2 * CHUNK + 8192;
         let (file, _) = medium_file(size);
-        let medium = Medium {
-            file: file.as_file(),
-            size,
-            block: 4096,
-            workers: 2,
-            checkpoint_every: CHECKPOINT_EVERY,
-        };
+        let medium = medium(file.as_file(), size, 4096, 2);
         let key = stream_key(&[5; 16], 1);
         let outcome = write_pass(
             &medium,
@@ -583,13 +575,7 @@ mod tests {
             data: Mutex::new(vec![0xee; size as usize]),
             bad: bad.clone(),
         };
-        let medium = Medium {
-            file: &medium_io,
-            size,
-            block: 512,
-            workers: 2,
-            checkpoint_every: CHECKPOINT_EVERY,
-        };
+        let medium = medium(&medium_io, size, 512, 2);
         let key = stream_key(&[6; 16], 0);
         let outcome = write_pass(
             &medium,
@@ -627,13 +613,7 @@ mod tests {
     fn the_read_back_hash_depends_on_the_content() {
         let size = 64 * 1024;
         let (file, _) = medium_file(size);
-        let medium = Medium {
-            file: file.as_file(),
-            size,
-            block: 512,
-            workers: 1,
-            checkpoint_every: CHECKPOINT_EVERY,
-        };
+        let medium = medium(file.as_file(), size, 512, 1);
         let whole = [Region {
             offset: 0,
             len: size,

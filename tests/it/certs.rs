@@ -1,6 +1,6 @@
 //! `wisp certs` from the command line: exit codes, tampering, crashes, exports.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::util::*;
@@ -21,49 +21,13 @@ fn disposal_json(serial: &str) -> String {
     )
 }
 
-struct CertsFixture {
-    dir: tempfile::TempDir,
-}
-
-impl CertsFixture {
-    fn new() -> CertsFixture {
-        let fixture = CertsFixture { dir: temp_dir() };
-        let out = fixture.wisp(&["certs", "keygen"]);
-        assert!(out.status.success(), "{}", stderr(&out));
-        fixture
-    }
-
-    fn ledger(&self) -> PathBuf {
-        self.dir.path().join("ledger")
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// Runs `wisp certs …` against this ledger (through WISP_LEDGER, as cron would).
-    fn wisp(&self, args: &[&str]) -> std::process::Output {
-        wisp()
-            .args(args)
-            .env("WISP_LEDGER", self.ledger())
-            .output()
-            .unwrap()
-    }
-
-    fn issue(&self, serials: &[&str]) {
-        let records: Vec<String> = serials.iter().map(|s| disposal_json(s)).collect();
-        let file = self.path("batch.json");
-        std::fs::write(&file, format!("[{}]", records.join(","))).unwrap();
-        let out = self.wisp(&["certs", "issue", "--from", &file.display().to_string()]);
-        assert!(out.status.success(), "{}", stderr(&out));
-    }
-
-    fn verify(&self, extra: &[&str]) -> std::process::Output {
-        let pubkey = self.ledger().join("signing.pub").display().to_string();
-        let mut args = vec!["certs", "verify", "--pubkey", &pubkey];
-        args.extend_from_slice(extra);
-        self.wisp(&args)
-    }
+/// Records one disposal per serial through `wisp certs issue`.
+fn issue(f: &LedgerFixture, serials: &[&str]) {
+    let records: Vec<String> = serials.iter().map(|s| disposal_json(s)).collect();
+    let file = f.path("batch.json");
+    std::fs::write(&file, format!("[{}]", records.join(","))).unwrap();
+    let out = f.wisp(&["certs", "issue", "--from", &file.display().to_string()]);
+    assert!(out.status.success(), "{}", stderr(&out));
 }
 
 fn certificate_count(ledger: &Path) -> usize {
@@ -75,8 +39,8 @@ fn certificate_count(ledger: &Path) -> usize {
 
 #[test]
 fn issue_list_show_verify() {
-    let f = CertsFixture::new();
-    f.issue(&["ZN1ABC23", "WD-WCC4M1234567"]);
+    let f = LedgerFixture::new();
+    issue(&f, &["ZN1ABC23", "WD-WCC4M1234567"]);
     let list = f.wisp(&["certs", "list"]);
     assert!(list.status.success());
     let text = stdout(&list);
@@ -105,7 +69,7 @@ fn issue_list_show_verify() {
 #[test]
 fn secret_keys_are_0600() {
     use std::os::unix::fs::PermissionsExt;
-    let f = CertsFixture::new();
+    let f = LedgerFixture::new();
     for name in ["signing.key", "fingerprint.key"] {
         let mode = std::fs::metadata(f.ledger().join(name))
             .unwrap()
@@ -124,8 +88,8 @@ fn secret_keys_are_0600() {
 
 #[test]
 fn tampering_exits_1_and_names_the_entry() {
-    let f = CertsFixture::new();
-    f.issue(&["A1", "B2", "C3", "D4"]);
+    let f = LedgerFixture::new();
+    issue(&f, &["A1", "B2", "C3", "D4"]);
     let log = f.ledger().join("certificates.jsonl");
     let original = std::fs::read_to_string(&log).unwrap();
     std::fs::write(&log, original.replacen("\"B2\"", "\"B3\"", 1)).unwrap();
@@ -138,7 +102,7 @@ fn tampering_exits_1_and_names_the_entry() {
 
 #[test]
 fn unusable_input_exits_2() {
-    let f = CertsFixture::new();
+    let f = LedgerFixture::new();
     let missing = f.path("nowhere").display().to_string();
     let out = wisp()
         .args([
@@ -152,8 +116,8 @@ fn unusable_input_exits_2() {
 
 #[test]
 fn malformed_record_names_file_and_line_and_records_nothing() {
-    let f = CertsFixture::new();
-    f.issue(&["A1"]);
+    let f = LedgerFixture::new();
+    issue(&f, &["A1"]);
     let bad = f.path("bad.json");
     let mut text = disposal_json("X");
     text = text.replace("\"category\": \"destroy\"", "\"category\": \"obliterate\"");
@@ -168,13 +132,13 @@ fn malformed_record_names_file_and_line_and_records_nothing() {
 
 #[test]
 fn kept_checkpoint_catches_a_rollback() {
-    let f = CertsFixture::new();
-    f.issue(&["A1", "B2", "C3"]);
+    let f = LedgerFixture::new();
+    issue(&f, &["A1", "B2", "C3"]);
     let kept = f.path("kept.checkpoint");
     let checkpoint = f.wisp(&["certs", "checkpoint"]);
     std::fs::write(&kept, &checkpoint.stdout).unwrap();
     let kept = kept.display().to_string();
-    f.issue(&["D4"]);
+    issue(&f, &["D4"]);
     assert_eq!(f.verify(&["--since", &kept]).status.code(), Some(0));
 
     // Roll back to one certificate and re-sign with the real key: only the kept
@@ -188,7 +152,7 @@ fn kept_checkpoint_catches_a_rollback() {
         .to_string();
     std::fs::write(&log, format!("{first_line}\n")).unwrap();
     std::fs::remove_file(f.ledger().join("head.json")).unwrap();
-    f.issue(&["E5", "F6", "G7"]);
+    issue(&f, &["E5", "F6", "G7"]);
     assert_eq!(f.verify(&[]).status.code(), Some(0));
     let out = f.verify(&["--since", &kept]);
     assert_eq!(out.status.code(), Some(1));
@@ -201,8 +165,8 @@ fn kept_checkpoint_catches_a_rollback() {
 
 #[test]
 fn bundle_verifies_without_the_ledger() {
-    let f = CertsFixture::new();
-    f.issue(&["A1", "B2", "C3", "D4", "E5"]);
+    let f = LedgerFixture::new();
+    issue(&f, &["A1", "B2", "C3", "D4", "E5"]);
     let bundle = f.path("bundle");
     let bundle_arg = bundle.display().to_string();
     let out = f.wisp(&["certs", "bundle", "1", "3", "--out", &bundle_arg]);
@@ -231,8 +195,8 @@ fn bundle_verifies_without_the_ledger() {
 
 #[test]
 fn exports_csv_json_pdf() {
-    let f = CertsFixture::new();
-    f.issue(&["A1", "B2"]);
+    let f = LedgerFixture::new();
+    issue(&f, &["A1", "B2"]);
     let csv = f.wisp(&["certs", "export", "--format", "csv"]);
     assert!(csv.status.success());
     let text = stdout(&csv);
@@ -267,8 +231,8 @@ fn exports_csv_json_pdf() {
 /// certificate committed before is lost, and the interruption was really seen.
 #[test]
 fn killed_writer_loses_nothing_committed() {
-    let f = CertsFixture::new();
-    f.issue(&["BEFORE-1", "BEFORE-2"]);
+    let f = LedgerFixture::new();
+    issue(&f, &["BEFORE-1", "BEFORE-2"]);
     let big = f.path("big.json");
     let records: Vec<String> = (0..8000)
         .map(|i| disposal_json(&format!("BULK{i}")))

@@ -3,57 +3,11 @@
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 use crate::util::*;
 
 const MARKER: &[u8] = b"SSN 078-05-1120 PLANTED-MARKER-wisp";
-
-/// A ledger with keys, and the environment `wisp shred` runs in.
-struct Bench {
-    dir: tempfile::TempDir,
-}
-
-impl Bench {
-    fn new() -> Bench {
-        let bench = Bench { dir: temp_dir() };
-        let out = bench.wisp(&["certs", "keygen"]);
-        assert!(out.status.success(), "{}", stderr(&out));
-        bench
-    }
-
-    fn ledger(&self) -> PathBuf {
-        self.dir.path().join("ledger")
-    }
-
-    fn command(&self) -> Command {
-        let mut command = wisp();
-        command
-            .env("WISP_LEDGER", self.ledger())
-            .env("WISP_OPERATOR", "Test Operator")
-            .env("WISP_ORGANIZATION", "Test Org");
-        command
-    }
-
-    fn wisp(&self, args: &[&str]) -> Output {
-        self.command().args(args).output().unwrap()
-    }
-
-    fn certificates(&self) -> Vec<serde_json::Value> {
-        let out = self.wisp(&["certs", "list", "--json"]);
-        assert!(out.status.success(), "{}", stderr(&out));
-        stdout(&out)
-            .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["certificate"].clone())
-            .collect()
-    }
-
-    fn ledger_verifies(&self) {
-        let pubkey = self.ledger().join("signing.pub").display().to_string();
-        let out = self.wisp(&["certs", "verify", "--pubkey", &pubkey]);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    }
-}
 
 /// A backing file of `bytes` with the marker planted at the start, the middle,
 /// the very end, and straddling a 4 MiB chunk boundary.
@@ -92,7 +46,7 @@ fn json_reports(out: &Output) -> Vec<serde_json::Value> {
 #[test]
 fn device_wipe_leaves_no_marker_and_is_certified() {
     require_loop_devices!();
-    let bench = Bench::new();
+    let bench = LedgerFixture::new();
     // Not a multiple of 4 KiB nor of the 4 MiB buffer: the tail must be covered too.
     let bytes = (9 << 20) + 7 * 512;
     let backing = disk_with_markers(bench.dir.path(), bytes);
@@ -126,13 +80,13 @@ fn device_wipe_leaves_no_marker_and_is_certified() {
         cert["sanitization"]["verification"]["nonce"],
         report["verification"]["nonce"]
     );
-    bench.ledger_verifies();
+    assert_eq!(bench.verify(&[]).status.code(), Some(0));
 }
 
 #[test]
 fn zero_method_covers_every_byte_of_an_odd_size() {
     require_loop_devices!();
-    let bench = Bench::new();
+    let bench = LedgerFixture::new();
     let bytes = (4 << 20) + 3 * 512;
     let backing = disk_with_markers(bench.dir.path(), bytes);
     let device = direct_loop(&backing);
@@ -150,7 +104,7 @@ fn zero_method_covers_every_byte_of_an_odd_size() {
 #[test]
 fn verify_only_redoes_the_check_and_catches_a_change() {
     require_loop_devices!();
-    let bench = Bench::new();
+    let bench = LedgerFixture::new();
     let backing = disk_with_markers(bench.dir.path(), 16 << 20);
     let device = direct_loop(&backing);
     let dev = device.path.display().to_string();
@@ -206,7 +160,7 @@ fn verify_only_redoes_the_check_and_catches_a_change() {
 #[test]
 fn mounted_device_is_refused_and_untouched() {
     require_loop_devices!();
-    let bench = Bench::new();
+    let bench = LedgerFixture::new();
     let backing = sparse_file(bench.dir.path(), "fs.img", 32 << 20);
     let device = direct_loop(&backing);
     let mounted = Mounted::ext4(&device.path);
@@ -227,7 +181,7 @@ fn mounted_device_is_refused_and_untouched() {
 #[test]
 fn killed_device_wipe_resumes_and_completes() {
     require_loop_devices!();
-    let bench = Bench::new();
+    let bench = LedgerFixture::new();
     let backing = disk_with_markers(bench.dir.path(), 256 << 20);
     let device = direct_loop(&backing);
     let dev = device.path.display().to_string();
@@ -313,7 +267,7 @@ fn killed_device_wipe_resumes_and_completes() {
 #[test]
 fn two_devices_at_once() {
     require_loop_devices!();
-    let bench = Bench::new();
+    let bench = LedgerFixture::new();
     let first_dir = temp_dir();
     let second_dir = temp_dir();
     let first = disk_with_markers(first_dir.path(), 8 << 20);
@@ -340,7 +294,7 @@ fn two_devices_at_once() {
 
 #[test]
 fn files_are_overwritten_in_place_and_removed_on_request() {
-    let bench = Bench::new();
+    let bench = LedgerFixture::new();
     let keep = bench.dir.path().join("keep.txt");
     let gone = bench.dir.path().join("gone.txt");
     let mut content = MARKER.repeat(300);
@@ -373,12 +327,12 @@ fn files_are_overwritten_in_place_and_removed_on_request() {
         .as_str()
         .unwrap()
         .contains("removed"));
-    bench.ledger_verifies();
+    assert_eq!(bench.verify(&[]).status.code(), Some(0));
 }
 
 #[test]
 fn hard_linked_files_are_refused_unless_forced() {
-    let bench = Bench::new();
+    let bench = LedgerFixture::new();
     let file = bench.dir.path().join("record.txt");
     std::fs::write(&file, MARKER).unwrap();
     std::fs::hard_link(&file, bench.dir.path().join("other-name.txt")).unwrap();
@@ -397,7 +351,7 @@ fn hard_linked_files_are_refused_unless_forced() {
 
 #[test]
 fn recursive_directories_and_dry_run() {
-    let bench = Bench::new();
+    let bench = LedgerFixture::new();
     let tree = bench.dir.path().join("records");
     std::fs::create_dir_all(tree.join("2019/q1")).unwrap();
     for name in ["a.txt", "2019/b.csv", "2019/q1/c.eml"] {
@@ -446,4 +400,123 @@ fn no_signing_key_means_nothing_is_touched() {
         stderr(&out)
     );
     assert_eq!(std::fs::read(&file).unwrap(), MARKER);
+}
+
+#[test]
+fn a_partition_is_wiped_and_its_neighbour_kept() {
+    require_loop_devices!();
+    let bench = LedgerFixture::new();
+    let backing = sparse_file(bench.dir.path(), "parted.img", 24 << 20);
+    // Partitions at 1 MiB (8 MiB long) and 10 MiB (8 MiB long).
+    write_mbr(&backing, &[(2048, 16384), (20480, 16384)]);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&backing)
+        .unwrap();
+    file.write_all_at(MARKER, 2048 * 512 + 4096).unwrap();
+    file.write_all_at(MARKER, 20480 * 512 + 4096).unwrap();
+    file.sync_all().unwrap();
+    let device = LoopDevice::attach(
+        &backing,
+        &LoopOptions {
+            partition_scan: true,
+            direct_io: true,
+            ..LoopOptions::default()
+        },
+    );
+    let out = bench.wisp(&[
+        "shred",
+        "--yes",
+        "--json",
+        &device.partition(1).display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = &json_reports(&out)[0]["report"];
+    assert_eq!(report["passes"][0]["bytes"], 16384 * 512);
+    drop(device);
+    let data = std::fs::read(&backing).unwrap();
+    let first = &data[2048 * 512..(2048 + 16384) * 512];
+    let second = &data[20480 * 512..(20480 + 16384) * 512];
+    assert!(
+        !first.windows(MARKER.len()).any(|w| w == MARKER),
+        "partition 1 kept its data"
+    );
+    assert!(
+        second.windows(MARKER.len()).any(|w| w == MARKER),
+        "partition 2 was touched"
+    );
+    // The partition table in the first sector lies outside partition 1.
+    assert_eq!(data[510..512], [0x55, 0xaa], "partition table damaged");
+}
+
+#[test]
+fn devices_need_yes_when_nobody_can_answer() {
+    require_loop_devices!();
+    let bench = LedgerFixture::new();
+    let backing = disk_with_markers(bench.dir.path(), 8 << 20);
+    let before = count_markers(&backing);
+    let device = direct_loop(&backing);
+    let out = bench
+        .command()
+        .args(["shred", &device.path.display().to_string()])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+    drop(device);
+    assert_eq!(count_markers(&backing), before, "the device was written");
+}
+
+#[test]
+fn interrupted_wipe_stops_cleanly_and_resumes() {
+    require_loop_devices!();
+    let bench = LedgerFixture::new();
+    let backing = disk_with_markers(bench.dir.path(), 256 << 20);
+    let device = direct_loop(&backing);
+    let dev = device.path.display().to_string();
+    let child = bench
+        .command()
+        .args([
+            "shred",
+            "--yes",
+            "--method",
+            "dod-7",
+            "--verify",
+            "off",
+            "--checkpoint-ms",
+            "20",
+            &dev,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let resume_dir = bench.ledger().join("resume");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline
+        && !std::fs::read_dir(&resume_dir)
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.path().extension().is_some_and(|x| x == "json"))
+            })
+            .unwrap_or(false)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--resume"), "{}", stderr(&out));
+    assert!(bench.certificates().is_empty());
+    let out = bench.wisp(&[
+        "shred", "--yes", "--resume", "--method", "dod-7", "--verify", "sample", &dev,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    drop(device);
+    assert_eq!(count_markers(&backing), 0);
 }

@@ -277,3 +277,57 @@ impl Drop for Swap {
         let _ = Command::new("swapoff").arg(&self.device).status();
     }
 }
+
+/// A temp dir holding a ledger with keys, and `wisp` commands bound to it through
+/// the environment, as cron or a systemd unit would run them.
+pub struct LedgerFixture {
+    pub dir: tempfile::TempDir,
+}
+
+impl LedgerFixture {
+    pub fn new() -> LedgerFixture {
+        let fixture = LedgerFixture { dir: temp_dir() };
+        let out = fixture.wisp(&["certs", "keygen"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        fixture
+    }
+
+    pub fn ledger(&self) -> PathBuf {
+        self.dir.path().join("ledger")
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn command(&self) -> Command {
+        let mut command = wisp();
+        command
+            .env("WISP_LEDGER", self.ledger())
+            .env("WISP_OPERATOR", "Test Operator")
+            .env("WISP_ORGANIZATION", "Test Org");
+        command
+    }
+
+    pub fn wisp(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().unwrap()
+    }
+
+    /// `wisp certs verify` against the ledger's key given explicitly.
+    pub fn verify(&self, extra: &[&str]) -> Output {
+        let pubkey = self.ledger().join("signing.pub").display().to_string();
+        let mut args = vec!["certs", "verify", "--pubkey", &pubkey];
+        args.extend_from_slice(extra);
+        self.wisp(&args)
+    }
+
+    /// The certificates, as `wisp certs list --json` shows them.
+    pub fn certificates(&self) -> Vec<serde_json::Value> {
+        let out = self.wisp(&["certs", "list", "--json"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["certificate"].clone())
+            .collect()
+    }
+}
