@@ -1,0 +1,13 @@
+//! Finding the personal information that 201 CMR 17.00 protects: a person's name
+//! together with a Social Security number, a driver's licence or state ID number,
+//! or a financial account or payment card number. Elements and names are also
+//! reported on their own. Values never leave this crate unmasked.
+
+pub mod detect;
+pub mod names;
+pub mod read;
+pub mod scan;
+
+pub use detect::Element;
+pub use read::{scan_file, FileKind, FileReport};
+pub use scan::{Counts, Findings, Sample};

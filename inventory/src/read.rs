@@ -1,0 +1,227 @@
+//! Turning a file into text to scan: by extension and content, decoding UTF-8,
+//! UTF-16 (with a byte-order mark) and Latin-1, skipping binary files.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::scan::{scan_delimited, scan_text, Findings};
+
+/// Bytes sniffed for NUL to call a file binary.
+const SNIFF: usize = 8192;
+/// Larger files are reported, not read whole into memory.
+const MAX_BYTES: u64 = 512 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileKind {
+    Text,
+    Csv,
+    Tsv,
+    Json,
+    Html,
+    Xml,
+    Email,
+    /// A container format this version does not open yet (Office, PDF, archives).
+    NotRead,
+    Binary,
+}
+
+impl FileKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            FileKind::Text => "text",
+            FileKind::Csv => "csv",
+            FileKind::Tsv => "tsv",
+            FileKind::Json => "json",
+            FileKind::Html => "html",
+            FileKind::Xml => "xml",
+            FileKind::Email => "email",
+            FileKind::NotRead => "not-read",
+            FileKind::Binary => "binary",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub path: PathBuf,
+    pub kind: FileKind,
+    pub bytes: u64,
+    pub findings: Findings,
+    /// Why the file could not be read, or was not.
+    pub error: Option<String>,
+}
+
+fn kind_by_extension(path: &Path) -> Option<FileKind> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "csv" => FileKind::Csv,
+        "tsv" | "tab" => FileKind::Tsv,
+        "json" | "jsonl" | "ndjson" => FileKind::Json,
+        "html" | "htm" | "xhtml" => FileKind::Html,
+        "xml" => FileKind::Xml,
+        "eml" | "mbox" | "msg" => FileKind::Email,
+        "docx" | "xlsx" | "pptx" | "odt" | "ods" | "pdf" | "zip" | "tar" | "gz" | "tgz" => {
+            FileKind::NotRead
+        }
+        _ => return None,
+    })
+}
+
+/// Decodes text, or `None` for binary content.
+pub fn decode(bytes: &[u8]) -> Option<String> {
+    if let Some(rest) = bytes.strip_prefix(&[0xef, 0xbb, 0xbf]) {
+        return Some(String::from_utf8_lossy(rest).into_owned());
+    }
+    let utf16 = |rest: &[u8], little: bool| {
+        let units: Vec<u16> = rest
+            .chunks_exact(2)
+            .map(|p| {
+                if little {
+                    u16::from_le_bytes([p[0], p[1]])
+                } else {
+                    u16::from_be_bytes([p[0], p[1]])
+                }
+            })
+            .collect();
+        String::from_utf16_lossy(&units)
+    };
+    if let Some(rest) = bytes.strip_prefix(&[0xff, 0xfe]) {
+        return Some(utf16(rest, true));
+    }
+    if let Some(rest) = bytes.strip_prefix(&[0xfe, 0xff]) {
+        return Some(utf16(rest, false));
+    }
+    if bytes[..bytes.len().min(SNIFF)].contains(&0) {
+        return None;
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Some(text.to_string()),
+        // Not UTF-8: Latin-1 maps every byte to the character of the same number.
+        Err(_) => Some(bytes.iter().map(|&b| b as char).collect()),
+    }
+}
+
+/// The text of HTML or XML: tags dropped, common entities decoded.
+pub fn markup_text(markup: &str) -> String {
+    let mut out = String::with_capacity(markup.len());
+    let mut in_tag = false;
+    for c in markup.chars() {
+        match (in_tag, c) {
+            (false, '<') => in_tag = true,
+            (true, '>') => {
+                in_tag = false;
+                out.push(' ');
+            }
+            (false, c) => out.push(c),
+            (true, _) => {}
+        }
+    }
+    out.replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// Reads and scans one file; failures are reported in the result, never raised,
+/// so one bad file does not stop a scan.
+pub fn scan_file(path: &Path) -> FileReport {
+    let mut report = FileReport {
+        path: path.to_path_buf(),
+        kind: kind_by_extension(path).unwrap_or(FileKind::Text),
+        bytes: 0,
+        findings: Findings::default(),
+        error: None,
+    };
+    let bytes = match std::fs::metadata(path) {
+        Ok(meta) if meta.len() > MAX_BYTES => {
+            report.bytes = meta.len();
+            report.error = Some(format!("larger than {} MiB; not read", MAX_BYTES >> 20));
+            return report;
+        }
+        Ok(meta) => {
+            report.bytes = meta.len();
+            match std::fs::read(path) {
+                Ok(bytes) => bytes,
+                Err(err) => {
+                    report.error = Some(err.to_string());
+                    return report;
+                }
+            }
+        }
+        Err(err) => {
+            report.error = Some(err.to_string());
+            return report;
+        }
+    };
+    if report.kind == FileKind::NotRead {
+        report.error = Some("this format is not read yet".into());
+        return report;
+    }
+    let Some(text) = decode(&bytes) else {
+        report.kind = FileKind::Binary;
+        return report;
+    };
+    report.findings = match report.kind {
+        FileKind::Csv => scan_delimited(&text, b','),
+        FileKind::Tsv => scan_delimited(&text, b'\t'),
+        FileKind::Html | FileKind::Xml => scan_text(&markup_text(&text)),
+        _ => scan_text(&text),
+    };
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodings() {
+        assert_eq!(decode(b"plain").as_deref(), Some("plain"));
+        assert_eq!(
+            decode(&[0xef, 0xbb, 0xbf, b'h', b'i']).as_deref(),
+            Some("hi")
+        );
+        let utf16: Vec<u8> = [0xff, 0xfe]
+            .into_iter()
+            .chain("Jo\u{eb}".encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        assert_eq!(decode(&utf16).as_deref(), Some("Jo\u{eb}"));
+        assert_eq!(
+            decode(&[b'Z', b'o', 0xeb]).as_deref(),
+            Some("Zo\u{eb}"),
+            "Latin-1"
+        );
+        assert_eq!(decode(&[0x7f, b'E', b'L', b'F', 0, 1]), None);
+    }
+
+    #[test]
+    fn markup() {
+        assert_eq!(
+            markup_text("<p>John&nbsp;Smith</p><td>123-45-6788</td>")
+                .split_whitespace()
+                .collect::<Vec<_>>(),
+            ["John", "Smith", "123-45-6788"]
+        );
+    }
+
+    #[test]
+    fn files_by_kind() {
+        let dir = std::env::temp_dir().join(format!("wisp-inventory-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let csv = dir.join("staff.csv");
+        std::fs::write(&csv, "Employee Name,SSN\nJane Doe,123-45-6788\n").unwrap();
+        let report = scan_file(&csv);
+        assert_eq!(report.kind, FileKind::Csv);
+        assert!(report.findings.holds_pi());
+        let binary = dir.join("image.bin");
+        std::fs::write(&binary, [0u8, 1, 2, 3]).unwrap();
+        assert_eq!(scan_file(&binary).kind, FileKind::Binary);
+        let missing = scan_file(&dir.join("missing.txt"));
+        assert!(missing.error.is_some());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

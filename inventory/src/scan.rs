@@ -1,0 +1,253 @@
+//! Records and personal information: an element and a name in the same record
+//! (a CSV row, a paragraph, a few lines of running text) make that record PI.
+
+use serde::Serialize;
+
+use crate::detect::{detect, mask, ColumnHint, Element};
+use crate::names::{count_names, is_name_header};
+
+/// Running text without blank lines is judged in windows of this many lines.
+const WINDOW_LINES: usize = 8;
+/// Masked samples kept per element and file.
+const SAMPLES_PER_ELEMENT: usize = 3;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub ssn: u64,
+    pub card: u64,
+    pub license: u64,
+    pub account: u64,
+    pub names: u64,
+}
+
+impl Counts {
+    pub fn elements(&self) -> u64 {
+        self.ssn + self.card + self.license + self.account
+    }
+
+    fn add(&mut self, element: Element) {
+        match element {
+            Element::Ssn => self.ssn += 1,
+            Element::Card => self.card += 1,
+            Element::License => self.license += 1,
+            Element::Account => self.account += 1,
+        }
+    }
+
+    pub fn merge(&mut self, other: &Counts) {
+        self.ssn += other.ssn;
+        self.card += other.card;
+        self.license += other.license;
+        self.account += other.account;
+        self.names += other.names;
+    }
+}
+
+/// A masked example of what was found, with the line (or row) it is on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sample {
+    pub element: Element,
+    pub masked: String,
+    pub line: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Findings {
+    pub counts: Counts,
+    /// Records holding both a name and an element.
+    pub pi_records: u64,
+    pub samples: Vec<Sample>,
+}
+
+impl Findings {
+    pub fn holds_pi(&self) -> bool {
+        self.pi_records > 0
+    }
+
+    fn record(&mut self, text: &str, first_line: u64, hint: ColumnHint, names: u64) -> (u64, u64) {
+        let hits = detect(text.as_bytes(), hint);
+        for hit in &hits {
+            self.counts.add(hit.element);
+            let kept = self
+                .samples
+                .iter()
+                .filter(|s| s.element == hit.element)
+                .count();
+            if kept < SAMPLES_PER_ELEMENT {
+                let line = first_line + text[..hit.start].matches('\n').count() as u64;
+                self.samples.push(Sample {
+                    element: hit.element,
+                    masked: mask(hit),
+                    line,
+                });
+            }
+        }
+        (hits.len() as u64, names)
+    }
+}
+
+/// Scans running text (plain text, HTML/XML text, JSON, e-mail bodies).
+pub fn scan_text(text: &str) -> Findings {
+    let mut findings = Findings::default();
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut start = 0;
+    while start < lines.len() {
+        // A record: up to the next blank line, at most WINDOW_LINES lines.
+        let mut end = start;
+        while end < lines.len() && !lines[end].trim().is_empty() && end - start < WINDOW_LINES {
+            end += 1;
+        }
+        if end > start {
+            let record = lines[start..end].join("\n");
+            let names = count_names(&record) as u64;
+            let (elements, names) =
+                findings.record(&record, start as u64 + 1, ColumnHint::None, names);
+            findings.counts.names += names;
+            if elements > 0 && names > 0 {
+                findings.pi_records += 1;
+            }
+            start = end;
+        } else {
+            start += 1;
+        }
+    }
+    findings
+}
+
+/// What a header says a column holds.
+fn column_hint(header: &str) -> ColumnHint {
+    let h = header.trim().to_ascii_lowercase().replace(['_', '-'], " ");
+    let has = |words: &[&str]| {
+        words.iter().any(|w| {
+            h == *w || h.split(' ').any(|part| part == *w) || h.contains(w) && w.contains(' ')
+        })
+    };
+    if has(&["ssn", "social security", "soc sec", "ss#", "ss no", "tin"]) {
+        ColumnHint::Ssn
+    } else if has(&["card", "credit card", "cc", "pan", "card number"]) {
+        ColumnHint::Card
+    } else if has(&[
+        "license",
+        "licence",
+        "dl",
+        "driver license",
+        "drivers license",
+        "state id",
+    ]) {
+        ColumnHint::License
+    } else if has(&["account", "acct", "routing", "iban", "bank account", "aba"]) {
+        ColumnHint::Account
+    } else {
+        ColumnHint::None
+    }
+}
+
+/// Scans delimited text (CSV, TSV) row by row, using the header row, if there is
+/// one, to know which columns hold names and which hold elements.
+pub fn scan_delimited(text: &str, delimiter: u8) -> Findings {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut findings = Findings::default();
+    let mut hints: Vec<ColumnHint> = Vec::new();
+    let mut name_columns: Vec<bool> = Vec::new();
+    for (index, row) in reader.records().enumerate() {
+        let Ok(row) = row else { continue };
+        let line = row.position().map_or(index as u64 + 1, |p| p.line());
+        if index == 0 {
+            let looks_like_header = row
+                .iter()
+                .all(|cell| !cell.chars().any(|c| c.is_ascii_digit()));
+            if looks_like_header {
+                hints = row.iter().map(column_hint).collect();
+                name_columns = row.iter().map(is_name_header).collect();
+                if hints.iter().any(|h| *h != ColumnHint::None) || name_columns.iter().any(|n| *n) {
+                    continue;
+                }
+                hints.clear();
+                name_columns.clear();
+            }
+        }
+        let mut elements = 0;
+        let mut names = 0;
+        let mut free_text = Vec::new();
+        for (column, cell) in row.iter().enumerate() {
+            let hint = hints.get(column).copied().unwrap_or(ColumnHint::None);
+            let is_name = name_columns.get(column).copied().unwrap_or(false);
+            if is_name {
+                // A name column counts as one name per filled cell.
+                if cell.chars().any(|c| c.is_alphabetic()) {
+                    names += 1;
+                }
+                continue;
+            }
+            if hint != ColumnHint::None {
+                elements += findings.record(cell, line, hint, 0).0;
+            } else {
+                free_text.push(cell);
+            }
+        }
+        // Other cells together, so "Name: John Smith" or context words in a
+        // neighbouring cell still count.
+        let rest = free_text.join(" | ");
+        let row_names = count_names(&rest) as u64;
+        elements += findings.record(&rest, line, ColumnHint::None, 0).0;
+        // Name columns split over "First" and "Last" are one person.
+        let first_last = name_columns.iter().filter(|n| **n).count() >= 2;
+        let people = if first_last { names.min(1) } else { names } + row_names;
+        findings.counts.names += people;
+        if elements > 0 && people > 0 {
+            findings.pi_records += 1;
+        }
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_paragraph_with_a_name_and_an_element_is_pi() {
+        let text = "Dear John Smith,\nyour SSN 123-45-6788 is on file.\n\nUnrelated: card 4111 1111 1111 1111.\n";
+        let findings = scan_text(text);
+        assert_eq!(findings.counts.ssn, 1);
+        assert_eq!(findings.counts.card, 1);
+        assert_eq!(findings.counts.names, 1);
+        assert_eq!(
+            findings.pi_records, 1,
+            "the card has no name in its paragraph"
+        );
+        assert_eq!(
+            findings.samples[0],
+            Sample {
+                element: Element::Ssn,
+                masked: "***-**-6788".into(),
+                line: 2
+            }
+        );
+        assert_eq!(findings.samples[1].line, 4);
+    }
+
+    #[test]
+    fn csv_headers_decide_columns() {
+        let csv = "First Name,Last Name,SSN,Amount\nJane,Doe,123456788,10.00\nJohn,Roe,,12.50\n";
+        let findings = scan_delimited(csv, b',');
+        assert_eq!(findings.counts.ssn, 1, "a bare number under an SSN header");
+        assert_eq!(findings.counts.names, 2);
+        assert_eq!(findings.pi_records, 1);
+        assert_eq!(findings.samples[0].line, 2);
+        // Without the header the same digits are just a number.
+        let bare = scan_delimited("Jane,Doe,123456788,10.00\n", b',');
+        assert_eq!(bare.counts.ssn, 0);
+    }
+
+    #[test]
+    fn elements_without_names_are_reported_but_are_not_pi() {
+        let findings = scan_delimited("Account,Balance\n000123456789,10\n", b',');
+        assert_eq!(findings.counts.account, 1);
+        assert!(!findings.holds_pi());
+    }
+}
