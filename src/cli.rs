@@ -33,6 +33,13 @@ pub enum Command {
     /// medium, or have holders are refused unless --force. Every wipe becomes a
     /// signed certificate in the ledger.
     Shred(ShredArgs),
+    /// Find the files that hold personal information (a name with an SSN, a
+    /// driver's licence or state ID, or a financial account or card number)
+    ///
+    /// Walks folders and shares in parallel (no symbolic links followed) and
+    /// reports per file the data elements and names found and whether they occur
+    /// together in a record (PI). Numbers are only ever shown masked.
+    Inventory(InventoryArgs),
     /// Disposal certificates: keys, recording, listing, verification and exports
     #[command(subcommand)]
     Certs(CertsCommand),
@@ -268,4 +275,31 @@ pub struct OperatorArgs {
     /// Where the media goes next (recorded on the certificate)
     #[arg(long, value_name = "TEXT")]
     pub destination: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum InventoryFormat {
+    Table,
+    /// One row per file: path,kind,bytes,ssn,card,license,account,names,pi,error
+    Csv,
+    /// One JSON object per file, with masked samples and their lines
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InventoryArgs {
+    /// Folders or files to scan
+    #[arg(default_value = ".", value_name = "PATH")]
+    pub paths: Vec<std::path::PathBuf>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: InventoryFormat,
+    /// Leave out paths matching this glob (gitignore syntax); repeatable
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Do not descend into other filesystems mounted below a path
+    #[arg(long)]
+    pub one_file_system: bool,
+    /// Only list files with at least one element or name
+    #[arg(long)]
+    pub findings_only: bool,
 }

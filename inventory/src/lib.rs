@@ -7,7 +7,9 @@ pub mod detect;
 pub mod names;
 pub mod read;
 pub mod scan;
+pub mod walk;
 
 pub use detect::Element;
 pub use read::{scan_file, FileKind, FileReport};
 pub use scan::{Counts, Findings, Sample};
+pub use walk::{scan_tree, FileSystems, ScanOptions, WalkError, WalkProblem};

@@ -79,19 +79,37 @@ pub fn run() -> anyhow::Result<Outcome> {
 
     println!(
         "{}",
-        heading("3. Erasing files and certifying it (wisp shred)")
+        heading("3. Where personal information sits (wisp inventory)")
     );
     let records = dir.join("records");
     std::fs::create_dir_all(&records)?;
     let payroll = records.join("payroll-2019.csv");
+    // Made-up people; numbers valid in form so that the detectors count them.
     std::fs::write(
         &payroll,
-        "first_name,last_name,ssn,amount\nJane,Doe,078-05-1120,2450.00\n".repeat(200),
+        "first_name,last_name,ssn,amount\nJane,Doe,123-45-6788,2450.00\nJohn,Roe,234-56-7890,2310.00\n",
     )?;
     std::fs::write(
-        records.join("scan-0001.txt"),
-        "Loan application, John Q. Sample\n".repeat(300),
+        records.join("loan-application.txt"),
+        "Applicant: Maria Garcia\nChecking account 000123456789, routing 011000015\n\nNotes: none.\n",
     )?;
+    std::fs::write(
+        records.join("menu.txt"),
+        "Lunch order 123456789: two salads\n",
+    )?;
+    println!("  $ wisp inventory {}", records.display());
+    let Command::Inventory(args) =
+        Cli::try_parse_from(["wisp", "inventory", &records.display().to_string()])?.command
+    else {
+        unreachable!("the demo parses an inventory command")
+    };
+    super::inventory::run(&args)?;
+    println!();
+
+    println!(
+        "{}",
+        heading("4. Erasing files and certifying it (wisp shred)")
+    );
     let command = [
         "wisp",
         "shred",
@@ -133,7 +151,7 @@ pub fn run() -> anyhow::Result<Outcome> {
         dir.display()
     );
 
-    println!("{}", heading("4. What works and what is coming"));
+    println!("{}", heading("5. What works and what is coming"));
     println!("  works now  wisp devices [--json]    drive identity, geometry and safety flags");
     println!(
         "  works now  wisp certs ...            keygen, issue, list, show, verify, checkpoint,"
@@ -142,7 +160,10 @@ pub fn run() -> anyhow::Result<Outcome> {
     println!(
         "  coming     wisp shred ...            verified parallel erasure of drives and files"
     );
-    println!("  coming     wisp inventory ...        find files holding personal information");
+    println!(
+        "  partly     wisp inventory ...        text, CSV/TSV, JSON, HTML/XML; Office, PDF, mail"
+    );
+    println!("                                       parts, archives and the catalog are coming");
     println!("  coming     wisp sweep ...            retention sweeps under a policy file");
     println!("\nEach of these joins this demo as it lands.");
     Ok(Outcome::Success)

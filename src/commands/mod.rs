@@ -5,6 +5,7 @@ mod certs;
 mod demo;
 mod devices;
 mod generate;
+mod inventory;
 mod shred;
 
 use crate::cli::{Cli, Command};
@@ -14,6 +15,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Devices(args) => devices::run(devices::Config::from_args(&args)),
         Command::Shred(args) => shred::run(&args),
+        Command::Inventory(args) => inventory::run(&args),
         Command::Certs(command) => certs::run(command),
         Command::Demo => demo::run(),
         Command::Generate { what, out_dir } => generate::run(what, out_dir.as_deref()),

@@ -63,8 +63,14 @@ fn demo_runs_and_says_what_works() {
     assert!(text.contains("TAMPERED"), "{text}");
     assert!(text.contains("erased "), "{text}");
     assert!(
-        text.contains("the ledger now holds 3 certificates and verifies"),
+        text.contains("the ledger now holds 4 certificates and verifies"),
         "{text}"
+    );
+    assert!(text.contains("summary by folder:"), "{text}");
+    assert!(text.contains("loan-application.txt"), "{text}");
+    assert!(
+        !text.contains("000123456789"),
+        "the demo printed a full account number"
     );
     let pdf = text
         .lines()

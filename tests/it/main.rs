@@ -7,4 +7,5 @@ mod util;
 mod certs;
 mod cli;
 mod devices;
+mod inventory;
 mod shred;

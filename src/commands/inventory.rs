@@ -1,0 +1,177 @@
+//! `wisp inventory`: where personal information sits.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use inventory::{Counts, FileReport, FileSystems, ScanOptions};
+
+use crate::cli::{InventoryArgs, InventoryFormat};
+use crate::output::{self, sanitize};
+use crate::Outcome;
+
+struct Config {
+    options: ScanOptions,
+    format: InventoryFormat,
+    findings_only: bool,
+}
+
+impl Config {
+    fn from_args(args: &InventoryArgs) -> Config {
+        Config {
+            options: ScanOptions {
+                roots: args.paths.clone(),
+                excludes: args.exclude.clone(),
+                file_systems: if args.one_file_system {
+                    FileSystems::One
+                } else {
+                    FileSystems::All
+                },
+                threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            },
+            format: args.format,
+            findings_only: args.findings_only,
+        }
+    }
+}
+
+/// Totals for one folder.
+#[derive(Default)]
+struct FolderSummary {
+    files: u64,
+    with_elements: u64,
+    with_pi: u64,
+    counts: Counts,
+}
+
+pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
+    let config = Config::from_args(args);
+    let reports = Mutex::new(Vec::new());
+    let problems = Mutex::new(Vec::new());
+    inventory::scan_tree(
+        &config.options,
+        &|report| reports.lock().expect("not poisoned").push(report),
+        &|problem| problems.lock().expect("not poisoned").push(problem),
+    )?;
+    let mut reports = reports.into_inner().expect("not poisoned");
+    reports.sort_by(|a, b| a.path.cmp(&b.path));
+    for problem in problems.into_inner().expect("not poisoned") {
+        eprintln!("wisp: warning: {}", sanitize(&problem.message));
+    }
+
+    let mut stdout = std::io::stdout().lock();
+    let shown: Vec<&FileReport> = reports
+        .iter()
+        .filter(|r| {
+            !config.findings_only || r.findings.counts.elements() + r.findings.counts.names > 0
+        })
+        .collect();
+    match config.format {
+        InventoryFormat::Table => {
+            let header = [
+                "PATH", "KIND", "BYTES", "SSN", "CARD", "LICENSE", "ACCOUNT", "NAMES", "PI", "NOTE",
+            ];
+            let rows: Vec<Vec<String>> = shown.iter().map(|r| table_row(r)).collect();
+            stdout.write_all(output::table(&header, &rows).as_bytes())?;
+            writeln!(stdout)?;
+            stdout.write_all(summary(&reports).as_bytes())?;
+        }
+        InventoryFormat::Csv => {
+            let mut writer = csv::Writer::from_writer(&mut stdout);
+            writer.write_record([
+                "path", "kind", "bytes", "ssn", "card", "license", "account", "names", "pi",
+                "error",
+            ])?;
+            for r in &shown {
+                let c = &r.findings.counts;
+                writer.write_record([
+                    r.path.display().to_string(),
+                    r.kind.name().to_string(),
+                    r.bytes.to_string(),
+                    c.ssn.to_string(),
+                    c.card.to_string(),
+                    c.license.to_string(),
+                    c.account.to_string(),
+                    c.names.to_string(),
+                    u8::from(r.findings.holds_pi()).to_string(),
+                    r.error.clone().unwrap_or_default(),
+                ])?;
+            }
+            writer.flush()?;
+            eprint!("{}", summary(&reports));
+        }
+        InventoryFormat::Json => {
+            for r in &shown {
+                let line = serde_json::json!({
+                    "path": r.path,
+                    "kind": r.kind,
+                    "bytes": r.bytes,
+                    "counts": r.findings.counts,
+                    "pi": r.findings.holds_pi(),
+                    "pi_records": r.findings.pi_records,
+                    "samples": r.findings.samples,
+                    "error": r.error,
+                });
+                writeln!(stdout, "{line}")?;
+            }
+            eprint!("{}", summary(&reports));
+        }
+    }
+    stdout.flush()?;
+    Ok(Outcome::Success)
+}
+
+fn table_row(r: &FileReport) -> Vec<String> {
+    let c = &r.findings.counts;
+    let note = match (&r.error, r.kind) {
+        (Some(error), _) => error.clone(),
+        (None, inventory::FileKind::Binary) => "binary, skipped".into(),
+        _ => String::new(),
+    };
+    vec![
+        sanitize(&r.path.display().to_string()),
+        r.kind.name().into(),
+        r.bytes.to_string(),
+        c.ssn.to_string(),
+        c.card.to_string(),
+        c.license.to_string(),
+        c.account.to_string(),
+        c.names.to_string(),
+        if r.findings.holds_pi() {
+            "PI".into()
+        } else {
+            "-".into()
+        },
+        sanitize(&note),
+    ]
+}
+
+/// A line per folder: how many files, how many with elements and with PI.
+fn summary(reports: &[FileReport]) -> String {
+    let mut folders: BTreeMap<PathBuf, FolderSummary> = BTreeMap::new();
+    for r in reports {
+        let folder = r.path.parent().unwrap_or(Path::new("")).to_path_buf();
+        let entry = folders.entry(folder).or_default();
+        entry.files += 1;
+        entry.with_elements += u64::from(r.findings.counts.elements() > 0);
+        entry.with_pi += u64::from(r.findings.holds_pi());
+        entry.counts.merge(&r.findings.counts);
+    }
+    let mut out = String::from("summary by folder:\n");
+    for (folder, s) in &folders {
+        out.push_str(&format!(
+            "  {}: {} files, {} with elements, {} with PI (ssn {}, card {}, license {}, account {}, names {})\n",
+            sanitize(&folder.display().to_string()),
+            s.files,
+            s.with_elements,
+            s.with_pi,
+            s.counts.ssn,
+            s.counts.card,
+            s.counts.license,
+            s.counts.account,
+            s.counts.names
+        ));
+    }
+    out
+}

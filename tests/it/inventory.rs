@@ -1,0 +1,143 @@
+//! `wisp inventory` over trees built at test time.
+
+use crate::util::*;
+
+const FULL_NUMBERS: [&str; 4] = [
+    "123-45-6788",
+    "4111 1111 1111 1111",
+    "4111111111111111",
+    "D1234567",
+];
+
+fn share() -> tempfile::TempDir {
+    let dir = temp_dir();
+    let root = dir.path().join("share");
+    std::fs::create_dir_all(root.join("hr")).unwrap();
+    std::fs::create_dir_all(root.join("misc")).unwrap();
+    std::fs::create_dir_all(dir.path().join("outside")).unwrap();
+    std::fs::write(
+        root.join("hr/staff.csv"),
+        "Employee Name,SSN,Salary\nJane Doe,123-45-6788,50000\nJohn Roe,234-56-7890,61000\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("misc/letter.txt"),
+        "Dear Maria Garcia,\nyour card 4111 1111 1111 1111 was charged.\n\nOrder 123456789 shipped to zip 01608-1234.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("misc/intake.html"),
+        "<p>Patient: Robert Brown</p><p>Driver License No: D1234567</p>",
+    )
+    .unwrap();
+    std::fs::write(root.join("misc/blob.bin"), b"\x00\x01\x02binary").unwrap();
+    // UTF-16 with a byte-order mark, as Windows tools write it.
+    let utf16: Vec<u8> = [0xff, 0xfe]
+        .into_iter()
+        .chain(
+            "Ann Lee, SSN 345-67-8901\r\n"
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes),
+        )
+        .collect();
+    std::fs::write(root.join("misc/export.txt"), utf16).unwrap();
+    std::fs::write(
+        dir.path().join("outside/secret.txt"),
+        "Carl Diaz SSN 456-78-9012",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        dir.path().join("outside/secret.txt"),
+        root.join("misc/link.txt"),
+    )
+    .unwrap();
+    dir
+}
+
+fn rows(csv_text: &str) -> Vec<Vec<String>> {
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn csv_report_counts_elements_names_and_pi() {
+    let dir = share();
+    let root = dir.path().join("share").display().to_string();
+    let out = run(&["inventory", "--format", "csv", &root]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("path,kind,bytes,ssn,card,license,account,names,pi,error\n"),
+        "{text}"
+    );
+    let rows = rows(&text);
+    let row = |name: &str| {
+        rows.iter()
+            .find(|r| r[0].ends_with(name))
+            .unwrap_or_else(|| panic!("{name} missing:\n{text}"))
+            .clone()
+    };
+    assert_eq!(
+        row("staff.csv")[1..],
+        ["csv", "79", "2", "0", "0", "0", "2", "1", ""]
+    );
+    let letter = row("letter.txt");
+    assert_eq!(
+        (letter[4].as_str(), letter[3].as_str(), letter[8].as_str()),
+        ("1", "0", "1"),
+        "card, no SSN from an order number, PI"
+    );
+    assert_eq!(row("intake.html")[5], "1");
+    assert_eq!(row("export.txt")[3], "1", "UTF-16 is decoded");
+    assert_eq!(row("blob.bin")[1], "binary");
+    assert!(
+        rows.iter().all(|r| !r[0].ends_with("link.txt")),
+        "a symlink was followed"
+    );
+    assert!(stderr(&out).contains("summary by folder:"));
+}
+
+#[test]
+fn no_output_ever_holds_a_full_number() {
+    let dir = share();
+    let root = dir.path().join("share").display().to_string();
+    for format in ["table", "csv", "json"] {
+        let out = run(&["inventory", "--format", format, &root]);
+        assert!(out.status.success());
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        for number in FULL_NUMBERS {
+            assert!(!all.contains(number), "{format} output shows {number}");
+        }
+    }
+    let json = stdout(&run(&["inventory", "--format", "json", &root]));
+    assert!(json.contains("***-**-6788"), "{json}");
+    assert!(json.contains("4111 **** **** 1111"), "{json}");
+}
+
+#[test]
+fn excludes_and_missing_roots() {
+    let dir = share();
+    let root = dir.path().join("share").display().to_string();
+    let out = run(&[
+        "inventory",
+        "--format",
+        "csv",
+        "--exclude",
+        "*.html",
+        "--exclude",
+        "hr/",
+        &root,
+    ]);
+    let text = stdout(&out);
+    assert!(
+        !text.contains("intake.html") && !text.contains("staff.csv"),
+        "{text}"
+    );
+    assert!(text.contains("letter.txt"));
+    let missing = run(&["inventory", &dir.path().join("nope").display().to_string()]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("nope"), "{}", stderr(&missing));
+}
