@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::scan::{scan_delimited, scan_text, Findings};
+use crate::extract::Content;
+use crate::scan::{scan_delimited, scan_rows, scan_text, Findings};
 
 /// Bytes sniffed for NUL to call a file binary.
 const SNIFF: usize = 8192;
@@ -22,8 +23,9 @@ pub enum FileKind {
     Html,
     Xml,
     Email,
-    /// A container format this version does not open yet (Office, PDF, archives).
-    NotRead,
+    Office,
+    Archive,
+    Pdf,
     Binary,
 }
 
@@ -37,7 +39,9 @@ impl FileKind {
             FileKind::Html => "html",
             FileKind::Xml => "xml",
             FileKind::Email => "email",
-            FileKind::NotRead => "not-read",
+            FileKind::Office => "office",
+            FileKind::Archive => "archive",
+            FileKind::Pdf => "pdf",
             FileKind::Binary => "binary",
         }
     }
@@ -62,9 +66,9 @@ fn kind_by_extension(path: &Path) -> Option<FileKind> {
         "html" | "htm" | "xhtml" => FileKind::Html,
         "xml" => FileKind::Xml,
         "eml" | "mbox" | "msg" => FileKind::Email,
-        "docx" | "xlsx" | "pptx" | "odt" | "ods" | "pdf" | "zip" | "tar" | "gz" | "tgz" => {
-            FileKind::NotRead
-        }
+        "docx" | "xlsx" | "pptx" | "odt" | "ods" => FileKind::Office,
+        "zip" | "tar" | "gz" | "tgz" => FileKind::Archive,
+        "pdf" => FileKind::Pdf,
         _ => return None,
     })
 }
@@ -157,20 +161,50 @@ pub fn scan_file(path: &Path) -> FileReport {
             return report;
         }
     };
-    if report.kind == FileKind::NotRead {
-        report.error = Some("this format is not read yet".into());
-        return report;
-    }
-    let Some(text) = decode(&bytes) else {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut parts = Vec::new();
+    let mut notes = Vec::new();
+    crate::extract::extract(
+        &name,
+        &bytes,
+        0,
+        &mut crate::extract::Budget::default(),
+        &mut parts,
+        &mut notes,
+    );
+    if parts.is_empty() && notes.is_empty() {
         report.kind = FileKind::Binary;
         return report;
-    };
-    report.findings = match report.kind {
-        FileKind::Csv => scan_delimited(&text, b','),
-        FileKind::Tsv => scan_delimited(&text, b'\t'),
-        FileKind::Html | FileKind::Xml => scan_text(&markup_text(&text)),
-        _ => scan_text(&text),
-    };
+    }
+    // Named like text but really a zip or gzip: report what it is.
+    if report.kind == FileKind::Text
+        && (bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(&[0x1f, 0x8b]))
+    {
+        report.kind = FileKind::Archive;
+    }
+    for part in parts {
+        let findings = match part.content {
+            Content::Delimited(text, delimiter) => scan_delimited(&text, delimiter),
+            Content::Markup(text) => scan_text(&markup_text(&text)),
+            Content::Text(text) => scan_text(&text),
+            Content::Rows(rows) => {
+                scan_rows(rows.into_iter().enumerate().map(|(i, r)| (i as u64 + 1, r)))
+            }
+        };
+        // Parts named like the file itself are the file.
+        let inner = if part.name == name {
+            ""
+        } else {
+            part.name.as_str()
+        };
+        report.findings.absorb(findings, inner);
+    }
+    if !notes.is_empty() {
+        report.error = Some(notes.join("; "));
+    }
     report
 }
 

@@ -48,7 +48,11 @@ impl Counts {
 pub struct Sample {
     pub element: Element,
     pub masked: String,
+    /// The line, or the row of a table.
     pub line: u64,
+    /// Where inside the file, for containers (`a.zip!b.xlsx!xl/worksheets/sheet1.xml`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -62,6 +66,23 @@ pub struct Findings {
 impl Findings {
     pub fn holds_pi(&self) -> bool {
         self.pi_records > 0
+    }
+
+    /// Adds the findings of one part of a file, naming the part on its samples.
+    pub fn absorb(&mut self, other: Findings, part: &str) {
+        self.counts.merge(&other.counts);
+        self.pi_records += other.pi_records;
+        for mut sample in other.samples {
+            let kept = self
+                .samples
+                .iter()
+                .filter(|s| s.element == sample.element)
+                .count();
+            if kept < SAMPLES_PER_ELEMENT {
+                sample.part = (!part.is_empty()).then(|| part.to_string());
+                self.samples.push(sample);
+            }
+        }
     }
 
     fn record(&mut self, text: &str, first_line: u64, hint: ColumnHint, names: u64) -> (u64, u64) {
@@ -79,6 +100,7 @@ impl Findings {
                     element: hit.element,
                     masked: mask(hit),
                     line,
+                    part: None,
                 });
             }
         }
@@ -150,19 +172,31 @@ pub fn scan_delimited(text: &str, delimiter: u8) -> Findings {
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
+    let rows = reader.records().enumerate().filter_map(|(index, row)| {
+        let row = row.ok()?;
+        let line = row.position().map_or(index as u64 + 1, |p| p.line());
+        Some((
+            line,
+            row.iter().map(str::to_string).collect::<Vec<String>>(),
+        ))
+    });
+    scan_rows(rows)
+}
+
+/// Scans table rows (CSV, spreadsheets) as records, using the first row, when it
+/// is a header, to know which columns hold names and which hold elements.
+pub fn scan_rows(rows: impl IntoIterator<Item = (u64, Vec<String>)>) -> Findings {
     let mut findings = Findings::default();
     let mut hints: Vec<ColumnHint> = Vec::new();
     let mut name_columns: Vec<bool> = Vec::new();
-    for (index, row) in reader.records().enumerate() {
-        let Ok(row) = row else { continue };
-        let line = row.position().map_or(index as u64 + 1, |p| p.line());
+    for (index, (line, row)) in rows.into_iter().enumerate() {
         if index == 0 {
             let looks_like_header = row
                 .iter()
                 .all(|cell| !cell.chars().any(|c| c.is_ascii_digit()));
             if looks_like_header {
-                hints = row.iter().map(column_hint).collect();
-                name_columns = row.iter().map(is_name_header).collect();
+                hints = row.iter().map(|h| column_hint(h)).collect();
+                name_columns = row.iter().map(|h| is_name_header(h)).collect();
                 if hints.iter().any(|h| *h != ColumnHint::None) || name_columns.iter().any(|n| *n) {
                     continue;
                 }
@@ -186,7 +220,7 @@ pub fn scan_delimited(text: &str, delimiter: u8) -> Findings {
             if hint != ColumnHint::None {
                 elements += findings.record(cell, line, hint, 0).0;
             } else {
-                free_text.push(cell);
+                free_text.push(cell.as_str());
             }
         }
         // Other cells together, so "Name: John Smith" or context words in a
@@ -225,7 +259,8 @@ mod tests {
             Sample {
                 element: Element::Ssn,
                 masked: "***-**-6788".into(),
-                line: 2
+                line: 2,
+                part: None,
             }
         );
         assert_eq!(findings.samples[1].line, 4);

@@ -161,9 +161,11 @@ pub fn run() -> anyhow::Result<Outcome> {
         "  coming     wisp shred ...            verified parallel erasure of drives and files"
     );
     println!(
-        "  partly     wisp inventory ...        text, CSV/TSV, JSON, HTML/XML; Office, PDF, mail"
+        "  partly     wisp inventory ...        text, CSV, JSON, HTML, Office, mail, archives;"
     );
-    println!("                                       parts, archives and the catalog are coming");
+    println!(
+        "                                       PDF, the rescan catalog and benchmarks coming"
+    );
     println!("  coming     wisp sweep ...            retention sweeps under a policy file");
     println!("\nEach of these joins this demo as it lands.");
     Ok(Outcome::Success)

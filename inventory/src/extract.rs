@@ -1,0 +1,743 @@
+//! Getting the text out of containers: Office documents (zip + XML), e-mail
+//! (MIME parts, base64 and quoted-printable, attachments), and archives (zip,
+//! tar, gzip, nested), within limits that stop archive bombs.
+
+use std::io::{Cursor, Read};
+
+use quick_xml::events::Event;
+use quick_xml::Reader;
+
+/// What a part of a file holds, ready to scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    Text(String),
+    Markup(String),
+    Delimited(String, u8),
+    /// Spreadsheet rows, first row possibly a header.
+    Rows(Vec<Vec<String>>),
+}
+
+/// A scannable piece of a file, named by its path inside the file (empty for the
+/// file itself), e.g. `attachments.zip!staff.xlsx!Sheet1`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    pub name: String,
+    pub content: Content,
+}
+
+/// Limits on what one file may expand to.
+#[derive(Debug, Clone)]
+pub struct Budget {
+    /// Containers inside containers, at most.
+    pub max_depth: u32,
+    /// Bytes all expanded members may add up to.
+    pub remaining: u64,
+    /// Expanded size per compressed size beyond which a member is a bomb.
+    pub max_ratio: u64,
+}
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget {
+            max_depth: 4,
+            remaining: 1 << 30,
+            max_ratio: 200,
+        }
+    }
+}
+
+/// Why part of a file was not read.
+pub type Note = String;
+
+/// Decides by name and magic bytes how to read `bytes`, appending what it finds.
+pub fn extract(
+    name: &str,
+    bytes: &[u8],
+    depth: u32,
+    budget: &mut Budget,
+    parts: &mut Vec<Part>,
+    notes: &mut Vec<Note>,
+) {
+    let lower = name.to_ascii_lowercase();
+    let ext = lower.rsplit('.').next().unwrap_or("");
+    let here = |suffix: &str| {
+        if name.is_empty() {
+            suffix.to_string()
+        } else {
+            format!("{name}!{suffix}")
+        }
+    };
+    if bytes.starts_with(b"PK\x03\x04")
+        || matches!(ext, "zip" | "docx" | "xlsx" | "pptx" | "odt" | "ods")
+    {
+        if depth > budget.max_depth {
+            notes.push(format!("{name}: containers nested too deep; not read"));
+            return;
+        }
+        zip_like(name, ext, bytes, depth, budget, parts, notes);
+    } else if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut inner = Vec::new();
+        let limit = budget.remaining.min(bytes.len() as u64 * budget.max_ratio);
+        match flate2::read::GzDecoder::new(bytes)
+            .take(limit + 1)
+            .read_to_end(&mut inner)
+        {
+            Ok(read) if read as u64 > limit => notes.push(format!(
+                "{name}: expands beyond the limit (archive bomb?); not read"
+            )),
+            Ok(_) => {
+                budget.remaining -= inner.len() as u64;
+                let inner_name = name
+                    .strip_suffix(".gz")
+                    .or(name.strip_suffix(".tgz"))
+                    .unwrap_or(name);
+                let inner_name = if ext == "tgz" {
+                    format!("{inner_name}.tar")
+                } else {
+                    inner_name.to_string()
+                };
+                extract(&inner_name, &inner, depth + 1, budget, parts, notes);
+            }
+            Err(err) => notes.push(format!("{name}: {err}")),
+        }
+    } else if ext == "tar" || (bytes.len() > 262 && &bytes[257..262] == b"ustar") {
+        tar_members(name, bytes, depth, budget, parts, notes);
+    } else if bytes.starts_with(b"%PDF") {
+        notes.push(format!(
+            "{}: PDF text is not read yet",
+            if name.is_empty() { "file" } else { name }
+        ));
+    } else if matches!(ext, "eml" | "msg") || looks_like_mail(bytes) {
+        mail(name, bytes, depth, budget, parts, notes);
+    } else if ext == "mbox" {
+        for (i, message) in split_mbox(bytes).into_iter().enumerate() {
+            mail(
+                &here(&format!("message-{}", i + 1)),
+                message,
+                depth,
+                budget,
+                parts,
+                notes,
+            );
+        }
+    } else if let Some(text) = crate::read::decode(bytes) {
+        let content = match ext {
+            "csv" => Content::Delimited(text, b','),
+            "tsv" | "tab" => Content::Delimited(text, b'\t'),
+            "html" | "htm" | "xhtml" | "xml" => Content::Markup(text),
+            _ => Content::Text(text),
+        };
+        parts.push(Part {
+            name: name.to_string(),
+            content,
+        });
+    }
+}
+
+fn zip_like(
+    name: &str,
+    ext: &str,
+    bytes: &[u8],
+    depth: u32,
+    budget: &mut Budget,
+    parts: &mut Vec<Part>,
+    notes: &mut Vec<Note>,
+) {
+    let mut archive = match zip::ZipArchive::new(Cursor::new(bytes)) {
+        Ok(archive) => archive,
+        Err(err) => {
+            notes.push(format!("{}: not a readable zip: {err}", display(name)));
+            return;
+        }
+    };
+    let mut members: Vec<(String, Vec<u8>)> = Vec::new();
+    for index in 0..archive.len() {
+        let Ok(mut member) = archive.by_index(index) else {
+            continue;
+        };
+        if member.is_dir() {
+            continue;
+        }
+        let member_name = member.name().map(|n| n.into_owned()).unwrap_or_default();
+        let limit = budget
+            .remaining
+            .min(member.compressed_size().max(1) * budget.max_ratio);
+        let mut data = Vec::new();
+        match (&mut member).take(limit + 1).read_to_end(&mut data) {
+            Ok(read) if read as u64 > limit => {
+                notes.push(format!(
+                    "{}!{member_name}: expands beyond the limit (archive bomb?); not read",
+                    display(name)
+                ));
+                continue;
+            }
+            Ok(_) => budget.remaining -= data.len() as u64,
+            Err(err) => {
+                notes.push(format!("{}!{member_name}: {err}", display(name)));
+                continue;
+            }
+        }
+        members.push((member_name, data));
+    }
+    let prefix = |member: &str| {
+        if name.is_empty() {
+            member.to_string()
+        } else {
+            format!("{name}!{member}")
+        }
+    };
+    match ext {
+        "docx" => office_text(
+            &members,
+            |m| m.starts_with("word/") && m.ends_with(".xml"),
+            &["w:p"],
+            &["w:t"],
+            name,
+            parts,
+        ),
+        "pptx" => office_text(
+            &members,
+            |m| m.starts_with("ppt/slides/slide") && m.ends_with(".xml"),
+            &["a:p"],
+            &["a:t"],
+            name,
+            parts,
+        ),
+        "odt" => office_text(
+            &members,
+            |m| m == "content.xml",
+            &["text:p", "text:h"],
+            &[],
+            name,
+            parts,
+        ),
+        "xlsx" => xlsx_rows(&members, name, parts),
+        "ods" => ods_rows(&members, name, parts),
+        _ => {
+            for (member, data) in &members {
+                extract(&prefix(member), data, depth + 1, budget, parts, notes);
+            }
+        }
+    }
+}
+
+fn display(name: &str) -> &str {
+    if name.is_empty() {
+        "file"
+    } else {
+        name
+    }
+}
+
+/// Text of XML: the characters inside `text_tags` (all text when empty), a line
+/// break after each of `paragraph_tags`.
+fn xml_text(xml: &[u8], paragraph_tags: &[&str], text_tags: &[&str]) -> String {
+    let mut reader = Reader::from_reader(xml);
+    let mut out = String::new();
+    let mut inside_text = 0usize;
+    let mut buf = Vec::new();
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(Event::Start(e)) if text_tags.iter().any(|t| e.name().as_ref() == t.as_bytes()) => {
+                inside_text += 1;
+            }
+            Ok(Event::End(e)) => {
+                let tag = e.name();
+                if text_tags.iter().any(|t| tag.as_ref() == t.as_bytes()) {
+                    inside_text = inside_text.saturating_sub(1);
+                }
+                if paragraph_tags.iter().any(|t| tag.as_ref() == t.as_bytes()) {
+                    out.push('\n');
+                }
+            }
+            Ok(Event::Text(t)) if text_tags.is_empty() || inside_text > 0 => {
+                if let Ok(text) = t.unescape() {
+                    out.push_str(&text);
+                }
+            }
+            Ok(Event::Eof) | Err(_) => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    out
+}
+
+fn office_text(
+    members: &[(String, Vec<u8>)],
+    wanted: impl Fn(&str) -> bool,
+    paragraph_tags: &[&str],
+    text_tags: &[&str],
+    name: &str,
+    parts: &mut Vec<Part>,
+) {
+    let mut selected: Vec<&(String, Vec<u8>)> = members.iter().filter(|(m, _)| wanted(m)).collect();
+    selected.sort_by_key(|a| natural(&a.0));
+    for (member, xml) in selected {
+        parts.push(Part {
+            name: format!("{}!{member}", display(name)),
+            content: Content::Text(xml_text(xml, paragraph_tags, text_tags)),
+        });
+    }
+}
+
+/// Orders slide2 before slide10.
+fn natural(name: &str) -> (String, u64) {
+    let digits: String = name.chars().filter(char::is_ascii_digit).collect();
+    (
+        name.chars().filter(|c| !c.is_ascii_digit()).collect(),
+        digits.parse().unwrap_or(0),
+    )
+}
+
+/// Column index of a cell reference such as `C12` (A = 0).
+fn column_of(reference: &str) -> usize {
+    reference
+        .bytes()
+        .take_while(u8::is_ascii_alphabetic)
+        .fold(0usize, |acc, b| {
+            acc * 26 + usize::from(b.to_ascii_uppercase() - b'A' + 1)
+        })
+        .saturating_sub(1)
+}
+
+fn xlsx_rows(members: &[(String, Vec<u8>)], name: &str, parts: &mut Vec<Part>) {
+    let shared: Vec<String> = members
+        .iter()
+        .find(|(m, _)| m == "xl/sharedStrings.xml")
+        .map(|(_, xml)| {
+            xml_text(xml, &["si"], &["t"])
+                .split('\n')
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut sheets: Vec<&(String, Vec<u8>)> = members
+        .iter()
+        .filter(|(m, _)| m.starts_with("xl/worksheets/sheet") && m.ends_with(".xml"))
+        .collect();
+    sheets.sort_by_key(|a| natural(&a.0));
+    for (member, xml) in sheets {
+        let mut reader = Reader::from_reader(xml.as_slice());
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        let (mut column, mut kind, mut in_value) = (0usize, String::new(), false);
+        let mut buf = Vec::new();
+        loop {
+            match reader.read_event_into(&mut buf) {
+                Ok(Event::Start(e)) | Ok(Event::Empty(e)) if e.name().as_ref() == b"row" => {
+                    rows.push(Vec::new())
+                }
+                Ok(Event::Start(e)) if e.name().as_ref() == b"c" => {
+                    column = 0;
+                    kind.clear();
+                    for attr in e.attributes().flatten() {
+                        let value = String::from_utf8_lossy(&attr.value).into_owned();
+                        match attr.key.as_ref() {
+                            b"r" => column = column_of(&value),
+                            b"t" => kind = value,
+                            _ => {}
+                        }
+                    }
+                }
+                Ok(Event::Start(e)) if matches!(e.name().as_ref(), b"v" | b"t") => in_value = true,
+                Ok(Event::End(e)) if matches!(e.name().as_ref(), b"v" | b"t") => in_value = false,
+                Ok(Event::Text(t)) if in_value => {
+                    let raw = t.unescape().map(|c| c.into_owned()).unwrap_or_default();
+                    let value = if kind == "s" {
+                        raw.trim()
+                            .parse::<usize>()
+                            .ok()
+                            .and_then(|i| shared.get(i).cloned())
+                            .unwrap_or_default()
+                    } else {
+                        // Numbers may be stored as 1.23456789E+8: give whole numbers back their digits.
+                        match raw.parse::<f64>() {
+                            Ok(n)
+                                if raw.contains(['E', 'e'])
+                                    && n.fract() == 0.0
+                                    && n.abs() < 1e19 =>
+                            {
+                                format!("{}", n as u64)
+                            }
+                            _ => raw,
+                        }
+                    };
+                    if let Some(row) = rows.last_mut() {
+                        if row.len() <= column {
+                            row.resize(column + 1, String::new());
+                        }
+                        row[column].push_str(&value);
+                    }
+                }
+                Ok(Event::Eof) | Err(_) => break,
+                _ => {}
+            }
+            buf.clear();
+        }
+        parts.push(Part {
+            name: format!("{}!{member}", display(name)),
+            content: Content::Rows(rows),
+        });
+    }
+}
+
+fn ods_rows(members: &[(String, Vec<u8>)], name: &str, parts: &mut Vec<Part>) {
+    let Some((_, xml)) = members.iter().find(|(m, _)| m == "content.xml") else {
+        return;
+    };
+    let mut reader = Reader::from_reader(xml.as_slice());
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    // The cell being read: its repeat count, office:value, and visible text.
+    let mut cell: Option<(usize, String, String)> = None;
+    let mut buf = Vec::new();
+    let cell_start = |e: &quick_xml::events::BytesStart| {
+        let (mut repeat, mut value) = (1usize, String::new());
+        for attr in e.attributes().flatten() {
+            match attr.key.as_ref() {
+                // Empty trailing cells repeat thousands of times; content does not.
+                b"table:number-columns-repeated" => {
+                    repeat = String::from_utf8_lossy(&attr.value)
+                        .parse()
+                        .unwrap_or(1)
+                        .min(64)
+                }
+                b"office:value" => value = String::from_utf8_lossy(&attr.value).into_owned(),
+                _ => {}
+            }
+        }
+        (repeat, value, String::new())
+    };
+    let finish = |rows: &mut Vec<Vec<String>>, (repeat, value, text): (usize, String, String)| {
+        // What the person sees wins over the stored value.
+        let shown = if text.is_empty() { value } else { text };
+        if let Some(row) = rows.last_mut() {
+            row.extend(std::iter::repeat_n(shown, repeat));
+        }
+    };
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(Event::Start(e)) if e.name().as_ref() == b"table:table-row" => rows.push(Vec::new()),
+            Ok(Event::Start(e)) if e.name().as_ref() == b"table:table-cell" => {
+                cell = Some(cell_start(&e))
+            }
+            Ok(Event::Empty(e)) if e.name().as_ref() == b"table:table-cell" => {
+                finish(&mut rows, cell_start(&e))
+            }
+            Ok(Event::End(e)) if e.name().as_ref() == b"table:table-cell" => {
+                if let Some(done) = cell.take() {
+                    finish(&mut rows, done);
+                }
+            }
+            Ok(Event::Text(t)) => {
+                if let (Some((_, _, text)), Ok(decoded)) = (cell.as_mut(), t.unescape()) {
+                    text.push_str(&decoded);
+                }
+            }
+            Ok(Event::Eof) | Err(_) => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    parts.push(Part {
+        name: format!("{}!content.xml", display(name)),
+        content: Content::Rows(rows),
+    });
+}
+
+fn tar_members(
+    name: &str,
+    bytes: &[u8],
+    depth: u32,
+    budget: &mut Budget,
+    parts: &mut Vec<Part>,
+    notes: &mut Vec<Note>,
+) {
+    let mut archive = tar::Archive::new(bytes);
+    let Ok(entries) = archive.entries() else {
+        notes.push(format!("{}: not a readable tar archive", display(name)));
+        return;
+    };
+    for entry in entries {
+        let Ok(mut entry) = entry else { break };
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let member = entry
+            .path()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        if entry.size() > budget.remaining {
+            notes.push(format!(
+                "{}!{member}: beyond the expansion limit; not read",
+                display(name)
+            ));
+            continue;
+        }
+        let mut data = Vec::new();
+        if entry.read_to_end(&mut data).is_ok() {
+            budget.remaining -= data.len() as u64;
+            let inner = if name.is_empty() {
+                member
+            } else {
+                format!("{name}!{member}")
+            };
+            extract(&inner, &data, depth + 1, budget, parts, notes);
+        }
+    }
+}
+
+fn looks_like_mail(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(2048)];
+    let text = String::from_utf8_lossy(head);
+    let mut headers = 0;
+    for line in text.lines().take(30) {
+        let lower = line.to_ascii_lowercase();
+        if [
+            "from:",
+            "to:",
+            "subject:",
+            "date:",
+            "received:",
+            "message-id:",
+            "mime-version:",
+        ]
+        .iter()
+        .any(|h| lower.starts_with(h))
+        {
+            headers += 1;
+        }
+    }
+    headers >= 3
+}
+
+/// Splits an mbox at its "From " separator lines.
+fn split_mbox(bytes: &[u8]) -> Vec<&[u8]> {
+    let mut starts: Vec<usize> = Vec::new();
+    let mut at = 0;
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        if line.starts_with(b"From ") {
+            starts.push(at);
+        }
+        at += line.len();
+    }
+    starts
+        .iter()
+        .enumerate()
+        .map(|(i, &start)| {
+            let body_start = bytes[start..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(bytes.len(), |p| start + p + 1);
+            let end = starts.get(i + 1).copied().unwrap_or(bytes.len());
+            &bytes[body_start.min(end)..end]
+        })
+        .collect()
+}
+
+fn mail(
+    name: &str,
+    bytes: &[u8],
+    depth: u32,
+    budget: &mut Budget,
+    parts: &mut Vec<Part>,
+    notes: &mut Vec<Note>,
+) {
+    use mail_parser::MimeHeaders;
+    let Some(message) = mail_parser::MessageParser::default().parse(bytes) else {
+        notes.push(format!("{}: not a readable e-mail message", display(name)));
+        return;
+    };
+    // Headers and bodies of one message are one record: a name in From or To
+    // with a number in the body is PI.
+    let mut text = String::new();
+    for address in [message.from(), message.to()].into_iter().flatten() {
+        for addr in address.iter() {
+            if let Some(person) = addr.name() {
+                text.push_str(&format!("{person}\n"));
+            }
+        }
+    }
+    if let Some(subject) = message.subject() {
+        text.push_str(subject);
+        text.push('\n');
+    }
+    let mut index = 0;
+    while let Some(body) = message.body_text(index) {
+        text.push_str(&body);
+        text.push('\n');
+        index += 1;
+    }
+    parts.push(Part {
+        name: name.to_string(),
+        content: Content::Text(text.replace("\n\n", "\n")),
+    });
+    for attachment in message.attachments() {
+        let attachment_name = attachment.attachment_name().unwrap_or("attachment");
+        let inner = if name.is_empty() {
+            attachment_name.to_string()
+        } else {
+            format!("{name}!{attachment_name}")
+        };
+        if depth >= budget.max_depth {
+            notes.push(format!("{inner}: nested too deep; not read"));
+            continue;
+        }
+        if let Some(inner_message) = attachment.message() {
+            let raw = inner_message.raw_message();
+            mail(&inner, raw, depth + 1, budget, parts, notes);
+        } else {
+            extract(
+                &inner,
+                attachment.contents(),
+                depth + 1,
+                budget,
+                parts,
+                notes,
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::read::scan_file;
+
+    fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        let mut writer = zip::ZipWriter::new(&mut out);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (name, data) in members {
+            writer.start_file(*name, options).unwrap();
+            writer.write_all(data).unwrap();
+        }
+        writer.finish().unwrap();
+        out.into_inner()
+    }
+
+    fn scan_bytes(name: &str, bytes: &[u8]) -> crate::FileReport {
+        let dir = std::env::temp_dir().join(format!("wisp-extract-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let report = scan_file(&path);
+        std::fs::remove_dir_all(&dir).unwrap();
+        report
+    }
+
+    const DOCX_BODY: &[u8] = br#"<w:document><w:body><w:p><w:r><w:t>Employee: Jane Doe</w:t></w:r></w:p><w:p><w:r><w:t>SSN 123-45-6788 &amp; more</w:t></w:r></w:p></w:body></w:document>"#;
+
+    #[test]
+    fn docx_paragraphs() {
+        let docx = zip_of(&[
+            ("word/document.xml", DOCX_BODY),
+            ("[Content_Types].xml", b"<Types/>"),
+        ]);
+        let report = scan_bytes("letter.docx", &docx);
+        assert_eq!(report.kind, crate::FileKind::Office);
+        assert_eq!(report.findings.counts.ssn, 1);
+        assert!(report.findings.holds_pi(), "{report:?}");
+        assert_eq!(
+            report.findings.samples[0].part.as_deref(),
+            Some("letter.docx!word/document.xml")
+        );
+    }
+
+    #[test]
+    fn xlsx_rows_with_shared_strings_and_numbers() {
+        let shared = br#"<sst><si><t>Customer Name</t></si><si><t>Card Number</t></si><si><t>Ann Lee</t></si></sst>"#;
+        // The card is a numeric cell, as Excel stores long numbers typed without quotes.
+        let sheet = br#"<worksheet><sheetData>
+            <row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>
+            <row r="2"><c r="A2" t="s"><v>2</v></c><c r="B2"><v>4111111111111111</v></c></row>
+        </sheetData></worksheet>"#;
+        let xlsx = zip_of(&[
+            ("xl/sharedStrings.xml", shared),
+            ("xl/worksheets/sheet1.xml", sheet),
+        ]);
+        let report = scan_bytes("customers.xlsx", &xlsx);
+        assert_eq!(report.findings.counts.card, 1, "{report:?}");
+        assert_eq!(report.findings.counts.names, 1);
+        assert!(report.findings.holds_pi());
+    }
+
+    #[test]
+    fn nested_archives_and_gzip() {
+        let inner = zip_of(&[("hr/staff.csv", b"Name,SSN\nJane Doe,123-45-6788\n")]);
+        let outer = zip_of(&[
+            ("backup/inner.zip", &inner),
+            ("readme.txt", b"nothing here"),
+        ]);
+        let report = scan_bytes("outer.zip", &outer);
+        assert_eq!(report.kind, crate::FileKind::Archive);
+        assert_eq!(report.findings.counts.ssn, 1);
+        assert!(report.findings.holds_pi());
+        assert_eq!(
+            report.findings.samples[0].part.as_deref(),
+            Some("outer.zip!backup/inner.zip!hr/staff.csv")
+        );
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(b"Dear John Smith, your SSN 123-45-6788.")
+            .unwrap();
+        let report = scan_bytes("note.txt.gz", &gz.finish().unwrap());
+        assert!(report.findings.holds_pi(), "{report:?}");
+    }
+
+    #[test]
+    fn an_archive_bomb_is_refused() {
+        let zeros = vec![0u8; 64 << 20];
+        let bomb = zip_of(&[("zeros.bin", &zeros)]);
+        assert!(bomb.len() < (1 << 20), "compresses well");
+        let report = scan_bytes("bomb.zip", &bomb);
+        assert!(
+            report
+                .error
+                .as_deref()
+                .unwrap_or("")
+                .contains("archive bomb"),
+            "{report:?}"
+        );
+    }
+
+    #[test]
+    fn email_bodies_and_attachments() {
+        let attachment = "Name,SSN\nAnn Lee,234-56-7890\n";
+        let encoded = {
+            // base64 by hand for the test: the standard alphabet, padded.
+            const ALPHABET: &[u8] =
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            let bytes = attachment.as_bytes();
+            let mut out = String::new();
+            for chunk in bytes.chunks(3) {
+                let n = chunk
+                    .iter()
+                    .enumerate()
+                    .fold(0u32, |acc, (i, &b)| acc | (u32::from(b) << (16 - 8 * i)));
+                for i in 0..4 {
+                    if i <= chunk.len() {
+                        out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+                    } else {
+                        out.push('=');
+                    }
+                }
+            }
+            out
+        };
+        let message = format!(
+            "From: Maria Garcia <maria@example.com>\r\nTo: HR <hr@example.com>\r\nSubject: forms\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
+My card is 4111 1111 1111 1111=2E\r\n--b\r\nContent-Type: text/csv; name=\"staff.csv\"\r\nContent-Disposition: attachment; filename=\"staff.csv\"\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n{encoded}\r\n--b--\r\n"
+        );
+        let report = scan_bytes("forms.eml", message.as_bytes());
+        assert_eq!(report.findings.counts.card, 1, "{report:?}");
+        assert_eq!(report.findings.counts.ssn, 1, "the attachment was read");
+        assert_eq!(
+            report.findings.pi_records, 2,
+            "sender with card; row with SSN"
+        );
+    }
+}
