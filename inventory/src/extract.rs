@@ -103,10 +103,7 @@ pub fn extract(
     } else if ext == "tar" || (bytes.len() > 262 && &bytes[257..262] == b"ustar") {
         tar_members(name, bytes, depth, budget, parts, notes);
     } else if bytes.starts_with(b"%PDF") {
-        notes.push(format!(
-            "{}: PDF text is not read yet",
-            if name.is_empty() { "file" } else { name }
-        ));
+        pdf(name, bytes, parts, notes);
     } else if matches!(ext, "eml" | "msg") || looks_like_mail(bytes) {
         mail(name, bytes, depth, budget, parts, notes);
     } else if ext == "mbox" {
@@ -486,6 +483,24 @@ fn tar_members(
     }
 }
 
+/// The text of a PDF's pages. The parser can panic on malformed files; that is
+/// contained and reported, so one broken PDF does not stop a scan.
+fn pdf(name: &str, bytes: &[u8], parts: &mut Vec<Part>, notes: &mut Vec<Note>) {
+    let result = std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem_by_pages(bytes));
+    match result {
+        Ok(Ok(pages)) => {
+            for (index, page) in pages.into_iter().enumerate() {
+                parts.push(Part {
+                    name: format!("{}!page {}", display(name), index + 1),
+                    content: Content::Text(page),
+                });
+            }
+        }
+        Ok(Err(err)) => notes.push(format!("{}: cannot read the PDF: {err}", display(name))),
+        Err(_) => notes.push(format!("{}: the PDF is malformed; not read", display(name))),
+    }
+}
+
 fn looks_like_mail(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(2048)];
     let text = String::from_utf8_lossy(head);
@@ -684,6 +699,45 @@ mod tests {
             .unwrap();
         let report = scan_bytes("note.txt.gz", &gz.finish().unwrap());
         assert!(report.findings.holds_pi(), "{report:?}");
+    }
+
+    #[test]
+    fn pdf_text() {
+        use pdf_writer::{Content as Page, Finish, Name, Pdf, Rect, Ref, Str};
+        let mut pdf = Pdf::new();
+        let (catalog, tree, page, font, content) = (
+            Ref::new(1),
+            Ref::new(2),
+            Ref::new(3),
+            Ref::new(4),
+            Ref::new(5),
+        );
+        pdf.catalog(catalog).pages(tree);
+        pdf.pages(tree).kids([page]).count(1);
+        let mut p = pdf.page(page);
+        p.media_box(Rect::new(0.0, 0.0, 612.0, 792.0))
+            .parent(tree)
+            .contents(content);
+        p.resources().fonts().pair(Name(b"F1"), font);
+        p.finish();
+        pdf.type1_font(font).base_font(Name(b"Helvetica"));
+        let mut text = Page::new();
+        text.begin_text()
+            .set_font(Name(b"F1"), 12.0)
+            .next_line(72.0, 700.0)
+            .show(Str(b"Employee Jane Doe, SSN 123-45-6788"))
+            .end_text();
+        pdf.stream(content, &text.finish().into_vec());
+        let report = scan_bytes("form.pdf", &pdf.finish());
+        assert_eq!(report.kind, crate::FileKind::Pdf);
+        assert_eq!(report.findings.counts.ssn, 1, "{report:?}");
+        assert!(report.findings.holds_pi());
+
+        let broken = scan_bytes(
+            "broken.pdf",
+            b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ntrailer garbage",
+        );
+        assert!(broken.error.is_some(), "{broken:?}");
     }
 
     #[test]

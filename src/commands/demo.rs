@@ -161,11 +161,9 @@ pub fn run() -> anyhow::Result<Outcome> {
         "  coming     wisp shred ...            verified parallel erasure of drives and files"
     );
     println!(
-        "  partly     wisp inventory ...        text, CSV, JSON, HTML, Office, mail, archives;"
+        "  partly     wisp inventory ...        text, CSV, JSON, HTML, Office, PDF, mail, archives;"
     );
-    println!(
-        "                                       PDF, the rescan catalog and benchmarks coming"
-    );
+    println!("                                       the rescan catalog and benchmarks are coming");
     println!("  coming     wisp sweep ...            retention sweeps under a policy file");
     println!("\nEach of these joins this demo as it lands.");
     Ok(Outcome::Success)
