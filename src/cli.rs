@@ -302,4 +302,13 @@ pub struct InventoryArgs {
     /// Only list files with at least one element or name
     #[arg(long)]
     pub findings_only: bool,
+    /// The catalog that lets rescans skip unchanged files and records when each
+    /// file was first seen [default: inventory.sqlite in the ledger directory]
+    #[arg(long, value_name = "FILE", conflicts_with = "no_catalog")]
+    pub catalog: Option<std::path::PathBuf>,
+    /// Read every file and keep no catalog
+    #[arg(long)]
+    pub no_catalog: bool,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
 }

@@ -3,6 +3,7 @@
 //! or a financial account or payment card number. Elements and names are also
 //! reported on their own. Values never leave this crate unmasked.
 
+pub mod catalog;
 pub mod detect;
 pub mod extract;
 pub mod names;
@@ -10,6 +11,7 @@ pub mod read;
 pub mod scan;
 pub mod walk;
 
+pub use catalog::{Catalog, CatalogError, Identity};
 pub use detect::Element;
 pub use read::{scan_file, FileKind, FileReport};
 pub use scan::{Counts, Findings, Sample};

@@ -30,6 +30,25 @@ pub enum FileKind {
 }
 
 impl FileKind {
+    const ALL: [FileKind; 12] = [
+        FileKind::Text,
+        FileKind::Csv,
+        FileKind::Tsv,
+        FileKind::Json,
+        FileKind::Html,
+        FileKind::Xml,
+        FileKind::Email,
+        FileKind::Office,
+        FileKind::Archive,
+        FileKind::Pdf,
+        FileKind::Binary,
+        FileKind::Text,
+    ];
+
+    pub fn from_name(name: &str) -> Option<FileKind> {
+        FileKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             FileKind::Text => "text",
@@ -55,6 +74,8 @@ pub struct FileReport {
     pub findings: Findings,
     /// Why the file could not be read, or was not.
     pub error: Option<String>,
+    /// Taken from the catalog: the file is unchanged since it was last read.
+    pub cached: bool,
 }
 
 fn kind_by_extension(path: &Path) -> Option<FileKind> {
@@ -139,6 +160,7 @@ pub fn scan_file(path: &Path) -> FileReport {
         bytes: 0,
         findings: Findings::default(),
         error: None,
+        cached: false,
     };
     let bytes = match std::fs::metadata(path) {
         Ok(meta) if meta.len() > MAX_BYTES => {

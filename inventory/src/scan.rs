@@ -44,7 +44,7 @@ impl Counts {
 }
 
 /// A masked example of what was found, with the line (or row) it is on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Sample {
     pub element: Element,
     pub masked: String,

@@ -9,6 +9,9 @@ use std::path::PathBuf;
 use ignore::overrides::OverrideBuilder;
 use ignore::{WalkBuilder, WalkState};
 
+use std::sync::Mutex;
+
+use crate::catalog::{Catalog, CatalogError, Identity};
 use crate::read::{scan_file, FileReport};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +28,8 @@ pub struct ScanOptions {
     pub excludes: Vec<String>,
     pub file_systems: FileSystems,
     pub threads: usize,
+    /// Seconds since the Unix epoch, recorded as the scan time in the catalog.
+    pub now: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +38,8 @@ pub enum WalkError {
     MissingRoot { path: PathBuf },
     #[error("--exclude {glob:?}: {message}")]
     BadGlob { glob: String, message: String },
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
 }
 
 /// A path the walk could not enter (permission denied, vanished).
@@ -46,6 +53,7 @@ pub struct WalkProblem {
 /// threads as each file is done, and `problem` for what could not be walked.
 pub fn scan_tree(
     options: &ScanOptions,
+    catalog: Option<&Catalog>,
     report: &(dyn Fn(FileReport) + Sync),
     problem: &(dyn Fn(WalkProblem) + Sync),
 ) -> Result<(), WalkError> {
@@ -81,12 +89,33 @@ pub fn scan_tree(
         .same_file_system(options.file_systems == FileSystems::One)
         .overrides(overrides)
         .threads(options.threads);
+    let seen: Mutex<Vec<(FileReport, Identity)>> = Mutex::new(Vec::new());
     builder.build_parallel().run(|| {
         Box::new(|entry| {
             match entry {
                 Ok(entry) => {
                     if entry.file_type().is_some_and(|t| t.is_file()) {
-                        report(scan_file(entry.path()));
+                        let path = entry.path();
+                        let identity = entry.metadata().ok().map(|m| Identity::of(&m));
+                        let cached = match (catalog, &identity) {
+                            (Some(catalog), Some(identity)) => {
+                                catalog.unchanged(path, identity).unwrap_or_else(|err| {
+                                    problem(WalkProblem {
+                                        path: Some(path.to_path_buf()),
+                                        message: err.to_string(),
+                                    });
+                                    None
+                                })
+                            }
+                            _ => None,
+                        };
+                        let file_report = cached.unwrap_or_else(|| scan_file(path));
+                        if let (Some(_), Some(identity)) = (catalog, identity) {
+                            seen.lock()
+                                .expect("not poisoned")
+                                .push((file_report.clone(), identity));
+                        }
+                        report(file_report);
                     }
                 }
                 Err(err) => problem(WalkProblem {
@@ -97,6 +126,12 @@ pub fn scan_tree(
             WalkState::Continue
         })
     });
+    if let Some(catalog) = catalog {
+        let seen = seen.into_inner().expect("not poisoned");
+        catalog
+            .store(&seen, options.now)
+            .map_err(WalkError::Catalog)?;
+    }
     Ok(())
 }
 

@@ -98,8 +98,14 @@ pub fn run() -> anyhow::Result<Outcome> {
         "Lunch order 123456789: two salads\n",
     )?;
     println!("  $ wisp inventory {}", records.display());
-    let Command::Inventory(args) =
-        Cli::try_parse_from(["wisp", "inventory", &records.display().to_string()])?.command
+    let Command::Inventory(args) = Cli::try_parse_from([
+        "wisp",
+        "inventory",
+        "--catalog",
+        &dir.join("inventory.sqlite").display().to_string(),
+        &records.display().to_string(),
+    ])?
+    .command
     else {
         unreachable!("the demo parses an inventory command")
     };

@@ -15,11 +15,17 @@ struct Config {
     options: ScanOptions,
     format: InventoryFormat,
     findings_only: bool,
+    catalog: Option<PathBuf>,
 }
 
 impl Config {
-    fn from_args(args: &InventoryArgs) -> Config {
-        Config {
+    fn from_args(args: &InventoryArgs) -> anyhow::Result<Config> {
+        let catalog = match (&args.catalog, args.no_catalog) {
+            (_, true) => None,
+            (Some(path), false) => Some(path.clone()),
+            (None, false) => Some(super::certs::ledger_dir(&args.ledger)?.join("inventory.sqlite")),
+        };
+        Ok(Config {
             options: ScanOptions {
                 roots: args.paths.clone(),
                 excludes: args.exclude.clone(),
@@ -29,10 +35,12 @@ impl Config {
                     FileSystems::All
                 },
                 threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+                now: jiff::Timestamp::now().as_second(),
             },
             format: args.format,
             findings_only: args.findings_only,
-        }
+            catalog,
+        })
     }
 }
 
@@ -46,11 +54,17 @@ struct FolderSummary {
 }
 
 pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
-    let config = Config::from_args(args);
+    let config = Config::from_args(args)?;
+    let catalog = config
+        .catalog
+        .as_deref()
+        .map(inventory::Catalog::open)
+        .transpose()?;
     let reports = Mutex::new(Vec::new());
     let problems = Mutex::new(Vec::new());
     inventory::scan_tree(
         &config.options,
+        catalog.as_ref(),
         &|report| reports.lock().expect("not poisoned").push(report),
         &|problem| problems.lock().expect("not poisoned").push(problem),
     )?;
@@ -112,6 +126,7 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
                     "pi_records": r.findings.pi_records,
                     "samples": r.findings.samples,
                     "error": r.error,
+                    "cached": r.cached,
                 });
                 writeln!(stdout, "{line}")?;
             }

@@ -66,7 +66,7 @@ fn rows(csv_text: &str) -> Vec<Vec<String>> {
 fn csv_report_counts_elements_names_and_pi() {
     let dir = share();
     let root = dir.path().join("share").display().to_string();
-    let out = run(&["inventory", "--format", "csv", &root]);
+    let out = run(&["inventory", "--no-catalog", "--format", "csv", &root]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
@@ -105,14 +105,20 @@ fn no_output_ever_holds_a_full_number() {
     let dir = share();
     let root = dir.path().join("share").display().to_string();
     for format in ["table", "csv", "json"] {
-        let out = run(&["inventory", "--format", format, &root]);
+        let out = run(&["inventory", "--no-catalog", "--format", format, &root]);
         assert!(out.status.success());
         let all = format!("{}{}", stdout(&out), stderr(&out));
         for number in FULL_NUMBERS {
             assert!(!all.contains(number), "{format} output shows {number}");
         }
     }
-    let json = stdout(&run(&["inventory", "--format", "json", &root]));
+    let json = stdout(&run(&[
+        "inventory",
+        "--no-catalog",
+        "--format",
+        "json",
+        &root,
+    ]));
     assert!(json.contains("***-**-6788"), "{json}");
     assert!(json.contains("4111 **** **** 1111"), "{json}");
 }
@@ -123,6 +129,7 @@ fn excludes_and_missing_roots() {
     let root = dir.path().join("share").display().to_string();
     let out = run(&[
         "inventory",
+        "--no-catalog",
         "--format",
         "csv",
         "--exclude",
@@ -137,7 +144,54 @@ fn excludes_and_missing_roots() {
         "{text}"
     );
     assert!(text.contains("letter.txt"));
-    let missing = run(&["inventory", &dir.path().join("nope").display().to_string()]);
+    let missing = run(&[
+        "inventory",
+        "--no-catalog",
+        &dir.path().join("nope").display().to_string(),
+    ]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("nope"), "{}", stderr(&missing));
+}
+
+#[test]
+fn rescans_read_only_what_changed() {
+    let dir = share();
+    let root = dir.path().join("share").display().to_string();
+    let catalog = dir.path().join("catalog.sqlite").display().to_string();
+    let scan = || {
+        let out = run(&[
+            "inventory",
+            "--catalog",
+            &catalog,
+            "--format",
+            "json",
+            &root,
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let find = |rows: &[serde_json::Value], name: &str| {
+        rows.iter()
+            .find(|r| r["path"].as_str().unwrap().ends_with(name))
+            .unwrap()
+            .clone()
+    };
+    let first = scan();
+    assert!(first.iter().all(|r| r["cached"] == false));
+    std::fs::write(
+        dir.path().join("share/misc/letter.txt"),
+        "Nothing personal here.\n",
+    )
+    .unwrap();
+    let second = scan();
+    let staff = find(&second, "staff.csv");
+    assert_eq!(staff["cached"], true);
+    assert_eq!(staff["counts"]["ssn"], 2, "cached counts");
+    assert_eq!(staff["samples"][0]["masked"], "***-**-6788");
+    let letter = find(&second, "letter.txt");
+    assert_eq!(letter["cached"], false, "a changed file is read again");
+    assert_eq!(letter["counts"]["card"], 0);
 }
