@@ -8,13 +8,38 @@ use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use nix::fcntl::{renameat2, OFlag, RenameFlags};
+use std::ffi::{CString, OsStr};
+use std::os::fd::AsRawFd;
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 use nix::unistd::{unlinkat, UnlinkatFlags};
 
 use crate::error::ShredError;
 
 const NAME_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// renameat2(RENAME_NOREPLACE) within one directory, by system call: nix and the
+/// C libraries expose the wrapper only on glibc, and the release binary is musl.
+fn rename_noreplace(dir: &File, from: &OsStr, to: &OsStr) -> Result<(), Errno> {
+    let from = CString::new(from.as_bytes()).map_err(|_| Errno::EINVAL)?;
+    let to = CString::new(to.as_bytes()).map_err(|_| Errno::EINVAL)?;
+    let fd = dir.as_raw_fd();
+    // SAFETY: `fd` is an open directory and both paths are NUL-terminated strings
+    // that live until the call returns.
+    let rc = unsafe {
+        nix::libc::syscall(
+            nix::libc::SYS_renameat2,
+            fd,
+            from.as_ptr(),
+            fd,
+            to.as_ptr(),
+            nix::libc::RENAME_NOREPLACE,
+        )
+    };
+    Errno::result(rc).map(drop)
+}
 
 /// Truncates, renames and unlinks `path`. `seed` makes the random names.
 pub fn remove_file(path: &Path, file: &File, seed: &[u8; 16]) -> Result<(), ShredError> {
@@ -56,14 +81,8 @@ pub fn remove_file(path: &Path, file: &File, seed: &[u8; 16]) -> Result<(), Shre
                 .iter()
                 .map(|b| NAME_ALPHABET[*b as usize % NAME_ALPHABET.len()])
                 .collect();
-            let candidate = OsString::from(std::ffi::OsStr::from_bytes(&candidate));
-            match renameat2(
-                &dir,
-                current.as_os_str(),
-                &dir,
-                candidate.as_os_str(),
-                RenameFlags::RENAME_NOREPLACE,
-            ) {
+            let candidate = OsString::from(OsStr::from_bytes(&candidate));
+            match rename_noreplace(&dir, &current, &candidate) {
                 Ok(()) => {
                     dir.sync_all().map_err(io)?;
                     current = candidate;

@@ -14,6 +14,8 @@ pub const TARGET: &str = "x86_64-unknown-linux-musl";
 pub fn run() -> anyhow::Result<PathBuf> {
     let root = system::workspace_root();
     system::ensure_rust_target(TARGET)?;
+    // Bundled C code (SQLite) must be compiled against musl's headers.
+    system::ensure_tools(&[("x86_64-linux-musl-gcc", "musl-tools")])?;
     system::run(
         Command::new(env!("CARGO"))
             .current_dir(&root)
