@@ -69,8 +69,10 @@ static ACCOUNT_CONTEXT: LazyLock<Regex> = LazyLock::new(|| {
 static ROUTING_CONTEXT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\b(routing|aba|rtn|transit)\b").unwrap());
 
-/// How far before a candidate a context word may stand.
+/// How far back a context word is looked for, and how much may stand between it
+/// and the number.
 const CONTEXT_BYTES: usize = 48;
+const CONTEXT_GAP: usize = 20;
 
 /// Well-known SSNs that appear in samples and advertising, never a person's.
 const FAKE_SSNS: [&str; 4] = ["078051120", "219099999", "123456789", "111111111"];
@@ -224,15 +226,26 @@ fn word_bounded(text: &[u8], start: usize, end: usize) -> bool {
     !alnum(start.checked_sub(1).and_then(|i| text.get(i))) && !alnum(text.get(end))
 }
 
-/// A context word within `CONTEXT_BYTES` before `start`, not across a blank line.
+/// A context word right before `start`: at most `CONTEXT_GAP` bytes between the
+/// word and the number, and no sentence or line break in between ("Account No.:
+/// 123" counts; "account closed. Order 123" does not).
 fn has_context(text: &[u8], start: usize, context: &Regex) -> bool {
     let from = start.saturating_sub(CONTEXT_BYTES);
     let window = &text[from..start];
-    let window = match window.windows(2).rposition(|w| w == b"\n\n") {
-        Some(cut) => &window[cut + 2..],
-        None => window,
+    let Some(last) = context.find_iter(window).last() else {
+        return false;
     };
-    context.is_match(window)
+    let gap = &window[last.end()..];
+    if gap.len() > CONTEXT_GAP {
+        return false;
+    }
+    let gap = String::from_utf8_lossy(gap).to_ascii_lowercase();
+    let gap = gap
+        .trim_start()
+        .strip_prefix("no.")
+        .or_else(|| gap.trim_start().strip_prefix("num."))
+        .unwrap_or(&gap);
+    !gap.contains(['.', '!', '?', ';', '\n'])
 }
 
 pub fn valid_ssn(digits: &str) -> bool {
@@ -460,6 +473,8 @@ mod tests {
         );
         // "lic" inside "public" is not licence context.
         assert!(found("public record D1234567").is_empty());
+        // Context belongs to the number right after it, not to the next sentence.
+        assert!(found("Driver's license verified. Order 123456789 shipped").is_empty());
     }
 
     #[test]

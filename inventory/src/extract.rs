@@ -11,6 +11,8 @@ use quick_xml::Reader;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Content {
     Text(String),
+    /// Text that is one record however long (an e-mail message).
+    Record(String),
     Markup(String),
     Delimited(String, u8),
     /// Spreadsheet rows, first row possibly a header.
@@ -228,7 +230,7 @@ fn display(name: &str) -> &str {
 
 /// Text of XML: the characters inside `text_tags` (all text when empty), a line
 /// break after each of `paragraph_tags`.
-fn xml_text(xml: &[u8], paragraph_tags: &[&str], text_tags: &[&str]) -> String {
+fn xml_text(xml: &[u8], paragraph_tags: &[&str], text_tags: &[&str], separator: &str) -> String {
     let mut reader = Reader::from_reader(xml);
     let mut out = String::new();
     let mut inside_text = 0usize;
@@ -244,7 +246,7 @@ fn xml_text(xml: &[u8], paragraph_tags: &[&str], text_tags: &[&str]) -> String {
                     inside_text = inside_text.saturating_sub(1);
                 }
                 if paragraph_tags.iter().any(|t| tag.as_ref() == t.as_bytes()) {
-                    out.push('\n');
+                    out.push_str(separator);
                 }
             }
             Ok(Event::Text(t)) if text_tags.is_empty() || inside_text > 0 => {
@@ -273,7 +275,9 @@ fn office_text(
     for (member, xml) in selected {
         parts.push(Part {
             name: format!("{}!{member}", display(name)),
-            content: Content::Text(xml_text(xml, paragraph_tags, text_tags)),
+            // A document paragraph is often one line of a form ("Name: …",
+            // "SSN: …"): lines, judged as records over nearby lines.
+            content: Content::Text(xml_text(xml, paragraph_tags, text_tags, "\n")),
         });
     }
 }
@@ -303,7 +307,7 @@ fn xlsx_rows(members: &[(String, Vec<u8>)], name: &str, parts: &mut Vec<Part>) {
         .iter()
         .find(|(m, _)| m == "xl/sharedStrings.xml")
         .map(|(_, xml)| {
-            xml_text(xml, &["si"], &["t"])
+            xml_text(xml, &["si"], &["t"], "\n")
                 .split('\n')
                 .map(str::to_string)
                 .collect()
@@ -584,7 +588,7 @@ fn mail(
     }
     parts.push(Part {
         name: name.to_string(),
-        content: Content::Text(text.replace("\n\n", "\n")),
+        content: Content::Record(text),
     });
     for attachment in message.attachments() {
         let attachment_name = attachment.attachment_name().unwrap_or("attachment");

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::extract::Content;
-use crate::scan::{scan_delimited, scan_rows, scan_text, Findings};
+use crate::scan::{scan_delimited, scan_record, scan_rows, scan_text, Findings};
 
 /// Bytes sniffed for NUL to call a file binary.
 const SNIFF: usize = 8192;
@@ -128,19 +128,35 @@ pub fn decode(bytes: &[u8]) -> Option<String> {
     }
 }
 
-/// The text of HTML or XML: tags dropped, common entities decoded.
+/// The text of HTML or XML: tags dropped, common entities decoded, and the end of
+/// a block (paragraph, row, list item, heading, line break) kept as a line break,
+/// so a form's lines stay lines and records are judged over nearby lines.
 pub fn markup_text(markup: &str) -> String {
+    const BLOCKS: [&str; 14] = [
+        "p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "section",
+        "article",
+    ];
     let mut out = String::with_capacity(markup.len());
-    let mut in_tag = false;
+    let mut tag: Option<String> = None;
     for c in markup.chars() {
-        match (in_tag, c) {
-            (false, '<') => in_tag = true,
-            (true, '>') => {
-                in_tag = false;
-                out.push(' ');
+        match (&mut tag, c) {
+            (None, '<') => tag = Some(String::new()),
+            (Some(name), '>') => {
+                let name = name
+                    .trim_start_matches('/')
+                    .split([' ', '/', '\t', '\n'])
+                    .next()
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
+                out.push_str(if BLOCKS.contains(&name.as_str()) {
+                    "\n\n"
+                } else {
+                    " "
+                });
+                tag = None;
             }
-            (false, c) => out.push(c),
-            (true, _) => {}
+            (Some(name), c) => name.push(c),
+            (None, c) => out.push(c),
         }
     }
     out.replace("&nbsp;", " ")
@@ -212,6 +228,7 @@ pub fn scan_file(path: &Path) -> FileReport {
             Content::Delimited(text, delimiter) => scan_delimited(&text, delimiter),
             Content::Markup(text) => scan_text(&markup_text(&text)),
             Content::Text(text) => scan_text(&text),
+            Content::Record(text) => scan_record(&text),
             Content::Rows(rows) => {
                 scan_rows(rows.into_iter().enumerate().map(|(i, r)| (i as u64 + 1, r)))
             }
@@ -256,6 +273,10 @@ mod tests {
 
     #[test]
     fn markup() {
+        assert!(
+            markup_text("<p>a</p><p>b</p>").contains("a\n"),
+            "blocks end lines"
+        );
         assert_eq!(
             markup_text("<p>John&nbsp;Smith</p><td>123-45-6788</td>")
                 .split_whitespace()

@@ -136,6 +136,19 @@ pub fn scan_text(text: &str) -> Findings {
     findings
 }
 
+/// Scans text that is one record whatever its length: an e-mail message, whose
+/// sender's name and a number anywhere in the body belong together.
+pub fn scan_record(text: &str) -> Findings {
+    let mut findings = Findings::default();
+    let names = count_names(text) as u64;
+    let (elements, names) = findings.record(text, 1, ColumnHint::None, names);
+    findings.counts.names += names;
+    if elements > 0 && names > 0 {
+        findings.pi_records += 1;
+    }
+    findings
+}
+
 /// What a header says a column holds.
 fn column_hint(header: &str) -> ColumnHint {
     let h = header.trim().to_ascii_lowercase().replace(['_', '-'], " ");

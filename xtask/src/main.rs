@@ -2,6 +2,7 @@
 //! installs it where it can, so a fresh machine needs nothing but cargo.
 
 mod bench;
+mod corpus;
 mod dist;
 mod system;
 mod test;
