@@ -98,19 +98,11 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
                 "error",
             ])?;
             for r in &shown {
-                let c = &r.findings.counts;
-                writer.write_record([
-                    r.path.display().to_string(),
-                    r.kind.name().to_string(),
-                    r.bytes.to_string(),
-                    c.ssn.to_string(),
-                    c.card.to_string(),
-                    c.license.to_string(),
-                    c.account.to_string(),
-                    c.names.to_string(),
-                    u8::from(r.findings.holds_pi()).to_string(),
-                    r.error.clone().unwrap_or_default(),
-                ])?;
+                let mut record = vec![r.path.display().to_string(), r.kind.name().to_string()];
+                record.extend(count_cells(r));
+                record.push(u8::from(r.findings.holds_pi()).to_string());
+                record.push(r.error.clone().unwrap_or_default());
+                writer.write_record(record)?;
             }
             writer.flush()?;
             eprint!("{}", summary(&reports));
@@ -138,28 +130,25 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
 }
 
 fn table_row(r: &FileReport) -> Vec<String> {
-    let c = &r.findings.counts;
     let note = match (&r.error, r.kind) {
         (Some(error), _) => error.clone(),
         (None, inventory::FileKind::Binary) => "binary, skipped".into(),
         _ => String::new(),
     };
-    vec![
+    let mut row = vec![
         sanitize(&r.path.display().to_string()),
         r.kind.name().into(),
-        r.bytes.to_string(),
-        c.ssn.to_string(),
-        c.card.to_string(),
-        c.license.to_string(),
-        c.account.to_string(),
-        c.names.to_string(),
-        if r.findings.holds_pi() {
-            "PI".into()
-        } else {
-            "-".into()
-        },
-        sanitize(&note),
-    ]
+    ];
+    row.extend(count_cells(r));
+    let pi = if r.findings.holds_pi() { "PI" } else { "-" };
+    row.extend([pi.to_string(), sanitize(&note)]);
+    row
+}
+
+/// bytes,ssn,card,license,account,names: the columns the table and CSV share.
+fn count_cells(r: &FileReport) -> [String; 6] {
+    let c = &r.findings.counts;
+    [r.bytes, c.ssn, c.card, c.license, c.account, c.names].map(|n| n.to_string())
 }
 
 /// A line per folder: how many files, how many with elements and with PI.

@@ -36,6 +36,43 @@ fn direct_loop(backing: &Path) -> LoopDevice {
     )
 }
 
+/// Starts a long (dod-7, unverified) wipe of `dev` that checkpoints every 20 ms,
+/// and returns once its resume journal is durable (or after a minute).
+fn journaled_wipe(bench: &LedgerFixture, dev: &str, stderr: Stdio) -> std::process::Child {
+    let child = bench
+        .command()
+        .args([
+            "shred",
+            "--yes",
+            "--method",
+            "dod-7",
+            "--verify",
+            "off",
+            "--checkpoint-ms",
+            "20",
+            dev,
+        ])
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let resume_dir = bench.ledger().join("resume");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    // The journal's .json appears by rename once progress is durable.
+    let journaled = || {
+        std::fs::read_dir(&resume_dir)
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.path().extension().is_some_and(|x| x == "json"))
+            })
+            .unwrap_or(false)
+    };
+    while !journaled() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child
+}
+
 fn json_reports(out: &Output) -> Vec<serde_json::Value> {
     stdout(out)
         .lines()
@@ -186,38 +223,8 @@ fn killed_device_wipe_resumes_and_completes() {
     let device = direct_loop(&backing);
     let dev = device.path.display().to_string();
     let resume_dir = bench.ledger().join("resume");
-    let mut child = bench
-        .command()
-        .args([
-            "shred",
-            "--yes",
-            "--method",
-            "dod-7",
-            "--verify",
-            "off",
-            "--checkpoint-ms",
-            "20",
-            &dev,
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
     // Kill it once it has recorded durable progress.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        // The journal's .json appears by rename once progress is durable.
-        let journaled = std::fs::read_dir(&resume_dir)
-            .map(|d| {
-                d.flatten()
-                    .any(|e| e.path().extension().is_some_and(|x| x == "json"))
-            })
-            .unwrap_or(false);
-        if journaled || std::time::Instant::now() > deadline {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    let mut child = journaled_wipe(&bench, &dev, Stdio::null());
     child.kill().unwrap();
     let status = child.wait().unwrap();
     assert!(
@@ -475,35 +482,7 @@ fn interrupted_wipe_stops_cleanly_and_resumes() {
     let backing = disk_with_markers(bench.dir.path(), 256 << 20);
     let device = direct_loop(&backing);
     let dev = device.path.display().to_string();
-    let child = bench
-        .command()
-        .args([
-            "shred",
-            "--yes",
-            "--method",
-            "dod-7",
-            "--verify",
-            "off",
-            "--checkpoint-ms",
-            "20",
-            &dev,
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let resume_dir = bench.ledger().join("resume");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while std::time::Instant::now() < deadline
-        && !std::fs::read_dir(&resume_dir)
-            .map(|d| {
-                d.flatten()
-                    .any(|e| e.path().extension().is_some_and(|x| x == "json"))
-            })
-            .unwrap_or(false)
-    {
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    let child = journaled_wipe(&bench, &dev, Stdio::piped());
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGINT,
