@@ -40,6 +40,15 @@ pub enum Command {
     /// reports per file the data elements and names found and whether they occur
     /// together in a record (PI). Numbers are only ever shown masked.
     Inventory(InventoryArgs),
+    /// Dispose of records past their retention period under a policy file,
+    /// certifying each
+    ///
+    /// Walks the policy's roots without following links, decides every record
+    /// (legal holds first, then permanent series, then the longest retention),
+    /// and shreds, reports or quarantines what is due. A write-ahead journal makes
+    /// a killed sweep finish on its next run; a run lock keeps sweeps apart.
+    #[command(after_help = SWEEP_EXIT_CODES)]
+    Sweep(SweepArgs),
     /// Disposal certificates: keys, recording, listing, verification and exports
     #[command(subcommand)]
     Certs(CertsCommand),
@@ -256,6 +265,49 @@ pub struct ShredArgs {
     /// How often a device wipe records durable progress for --resume, in ms
     #[arg(long, hide = true, default_value_t = 2000)]
     pub checkpoint_ms: u64,
+}
+
+const SWEEP_EXIT_CODES: &str = "\
+Exit status (for monitoring):
+  0  the sweep ran and every due record was disposed of as the policy says
+  1  the sweep ran, but some due record was skipped or failed (see stderr)
+  2  error: the policy, plan or ledger is unusable; nothing was disposed of
+  3  another sweep holds the run lock; this one did nothing";
+
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// The retention policy (TOML) [required unless --apply names a plan]
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<std::path::PathBuf>,
+    /// Print the plan (each due record, its series, age, clock and action) and
+    /// change nothing
+    #[arg(long, conflicts_with = "apply")]
+    pub dry_run: bool,
+    /// Save the plan as JSON, for a second person to read before --apply
+    #[arg(long, value_name = "FILE", conflicts_with = "apply")]
+    pub plan_out: Option<std::path::PathBuf>,
+    /// Carry out a saved plan, re-checking each record's identity, the holds and
+    /// the policy in force right before disposing of it
+    #[arg(long, value_name = "PLAN")]
+    pub apply: Option<std::path::PathBuf>,
+    /// Decide as if it were this time (RFC 3339 or a date), for tests and
+    /// what-if reviews
+    #[arg(long, value_name = "DATE")]
+    pub now: Option<String>,
+    /// Print a JSON summary (the plan, or every record's outcome) on stdout
+    #[arg(long)]
+    pub json: bool,
+    /// The inventory catalog, for first-seen dates and findings
+    /// [default: inventory.sqlite in the ledger directory]
+    #[arg(long, value_name = "FILE", conflicts_with = "no_catalog")]
+    pub catalog: Option<std::path::PathBuf>,
+    /// Keep no catalog (a first-seen clock then never starts)
+    #[arg(long)]
+    pub no_catalog: bool,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+    #[command(flatten)]
+    pub operator: OperatorArgs,
 }
 
 /// Who performs the disposal, for the certificate. Defaults come from

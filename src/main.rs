@@ -16,6 +16,8 @@ pub enum Outcome {
     Success = 0,
     /// The work ran but found a problem it reports (a check failed, a target was refused).
     Failure = 1,
+    /// Another process holds the lock this work needs; nothing was done.
+    Busy = 3,
 }
 
 fn main() -> ExitCode {

@@ -285,6 +285,10 @@ pub struct RetentionContext {
     pub reason: String,
     /// BLAKE3 of the policy file in force, hex.
     pub policy_hash: String,
+    /// The sweep's journal entry for this disposal, so an interrupted sweep can
+    /// tell whether the certificate was already recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disposal_id: Option<String>,
 }
 
 /// What a disposal tool (or a person recording a vendor's destruction) reports.

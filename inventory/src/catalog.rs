@@ -43,6 +43,10 @@ impl Identity {
     }
 }
 
+/// The kind of a row for a file a sweep has seen (to start its first-seen clock)
+/// but nobody has read yet: never taken for findings.
+const UNSCANNED: &str = "unscanned";
+
 pub struct Catalog {
     path: PathBuf,
     connection: Mutex<Connection>,
@@ -128,7 +132,7 @@ impl Catalog {
         let Some((stored, kind, counts, pi_records, samples, error)) = row else {
             return Ok(None);
         };
-        if stored != *identity {
+        if stored != *identity || kind == UNSCANNED {
             return Ok(None);
         }
         let samples: Vec<Sample> = serde_json::from_str(&samples).unwrap_or_default();
@@ -186,6 +190,71 @@ impl Catalog {
                         report.error,
                         now,
                     ])
+                    .map_err(|e| self.err(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Records that these files were seen at `now` (seconds since the Unix epoch),
+    /// without findings, so their first-seen clock starts; files already known
+    /// keep their row.
+    pub fn note_seen(&self, files: &[(PathBuf, Identity)], now: i64) -> Result<(), CatalogError> {
+        let mut connection = self.connection.lock().expect("not poisoned");
+        let tx = connection.transaction().map_err(|e| self.err(e))?;
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO files (path, device, inode, size, mtime_ns, ctime_ns, kind, ssn, card, license,
+                         account, names, pi_records, samples, error, first_seen, last_scanned)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, 0, 0, 0, 0, 0, '[]', NULL, ?8, 0)
+                     ON CONFLICT(path) DO NOTHING",
+                )
+                .map_err(|e| self.err(e))?;
+            for (path, identity) in files {
+                insert
+                    .execute(params![
+                        path.to_string_lossy(),
+                        identity.device as i64,
+                        identity.inode as i64,
+                        identity.size as i64,
+                        identity.mtime_ns,
+                        identity.ctime_ns,
+                        UNSCANNED,
+                        now,
+                    ])
+                    .map_err(|e| self.err(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Every first-seen date the catalog holds, by path: one query instead of one
+    /// per file for a sweep over a large tree.
+    pub fn first_seen_all(&self) -> Result<std::collections::HashMap<PathBuf, i64>, CatalogError> {
+        let connection = self.connection.lock().expect("not poisoned");
+        let mut query = connection
+            .prepare("SELECT path, first_seen FROM files")
+            .map_err(|e| self.err(e))?;
+        let rows = query
+            .query_map([], |r| {
+                Ok((PathBuf::from(r.get::<_, String>(0)?), r.get(1)?))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Forgets files that were destroyed.
+    pub fn forget(&self, paths: &[PathBuf]) -> Result<(), CatalogError> {
+        let mut connection = self.connection.lock().expect("not poisoned");
+        let tx = connection.transaction().map_err(|e| self.err(e))?;
+        {
+            let mut delete = tx
+                .prepare_cached("DELETE FROM files WHERE path = ?1")
+                .map_err(|e| self.err(e))?;
+            for path in paths {
+                delete
+                    .execute(params![path.to_string_lossy()])
                     .map_err(|e| self.err(e))?;
             }
         }

@@ -13,6 +13,6 @@ pub mod walk;
 
 pub use catalog::{Catalog, CatalogError, Identity};
 pub use detect::Element;
-pub use read::{scan_file, FileKind, FileReport};
+pub use read::{scan_bytes, scan_file, FileKind, FileReport};
 pub use scan::{Counts, Findings, Sample};
 pub use walk::{scan_tree, FileSystems, ScanOptions, WalkError, WalkProblem};

@@ -11,7 +11,8 @@ use crate::scan::{scan_delimited, scan_record, scan_rows, scan_text, Findings};
 /// Bytes sniffed for NUL to call a file binary.
 const SNIFF: usize = 8192;
 /// Larger files are reported, not read whole into memory.
-const MAX_BYTES: u64 = 512 << 20;
+/// Files larger than this are not read (reported instead).
+pub const MAX_BYTES: u64 = 512 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -199,7 +200,26 @@ pub fn scan_file(path: &Path) -> FileReport {
             return report;
         }
     };
-    let name = path
+    scan_contents(report, &bytes)
+}
+
+/// Reads the content of a file already read into memory (by a caller that
+/// opened it through a directory descriptor); `path` names it in the report.
+pub fn scan_bytes(path: &Path, bytes: &[u8]) -> FileReport {
+    let report = FileReport {
+        path: path.to_path_buf(),
+        kind: kind_by_extension(path).unwrap_or(FileKind::Text),
+        bytes: bytes.len() as u64,
+        findings: Findings::default(),
+        error: None,
+        cached: false,
+    };
+    scan_contents(report, bytes)
+}
+
+fn scan_contents(mut report: FileReport, bytes: &[u8]) -> FileReport {
+    let name = report
+        .path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
@@ -207,7 +227,7 @@ pub fn scan_file(path: &Path) -> FileReport {
     let mut notes = Vec::new();
     crate::extract::extract(
         &name,
-        &bytes,
+        bytes,
         0,
         &mut crate::extract::Budget::default(),
         &mut parts,

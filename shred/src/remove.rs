@@ -9,7 +9,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use std::ffi::{CString, OsStr};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -20,20 +20,25 @@ use crate::error::ShredError;
 
 const NAME_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-/// renameat2(RENAME_NOREPLACE) within one directory, by system call: nix and the
-/// C libraries expose the wrapper only on glibc, and the release binary is musl.
-fn rename_noreplace(dir: &File, from: &OsStr, to: &OsStr) -> Result<(), Errno> {
+/// renameat2(RENAME_NOREPLACE), by system call: nix and the C libraries expose
+/// the wrapper only on glibc, and the release binary is musl. Never replaces an
+/// existing entry.
+pub fn rename_noreplace(
+    from_dir: BorrowedFd,
+    from: &OsStr,
+    to_dir: BorrowedFd,
+    to: &OsStr,
+) -> Result<(), Errno> {
     let from = CString::new(from.as_bytes()).map_err(|_| Errno::EINVAL)?;
     let to = CString::new(to.as_bytes()).map_err(|_| Errno::EINVAL)?;
-    let fd = dir.as_raw_fd();
-    // SAFETY: `fd` is an open directory and both paths are NUL-terminated strings
-    // that live until the call returns.
+    // SAFETY: both descriptors are open directories and both paths are
+    // NUL-terminated strings that live until the call returns.
     let rc = unsafe {
         nix::libc::syscall(
             nix::libc::SYS_renameat2,
-            fd,
+            from_dir.as_raw_fd(),
             from.as_ptr(),
-            fd,
+            to_dir.as_raw_fd(),
             to.as_ptr(),
             nix::libc::RENAME_NOREPLACE,
         )
@@ -43,17 +48,10 @@ fn rename_noreplace(dir: &File, from: &OsStr, to: &OsStr) -> Result<(), Errno> {
 
 /// Truncates, renames and unlinks `path`. `seed` makes the random names.
 pub fn remove_file(path: &Path, file: &File, seed: &[u8; 16]) -> Result<(), ShredError> {
-    let io = |source: std::io::Error| ShredError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
     let errno = |e: nix::errno::Errno| ShredError::Io {
         path: path.to_path_buf(),
         source: e.into(),
     };
-    file.set_len(0).map_err(io)?;
-    file.sync_all().map_err(io)?;
-
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -64,11 +62,36 @@ pub fn remove_file(path: &Path, file: &File, seed: &[u8; 16]) -> Result<(), Shre
         Mode::empty(),
     )
     .map_err(errno)?;
-    let dir = File::from(dir_fd);
-    let mut current: OsString = path
-        .file_name()
-        .ok_or_else(|| io(std::io::Error::other("no file name")))?
-        .to_os_string();
+    let name = path.file_name().ok_or_else(|| ShredError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other("no file name"),
+    })?;
+    remove_at(&File::from(dir_fd), name, path, file, seed)
+}
+
+/// Truncates `file`, then renames the entry `name` of the open directory `dir`
+/// to random names of shrinking length (each made durable) and unlinks it.
+/// `shown` is the path errors name.
+pub fn remove_at(
+    dir: &impl AsFd,
+    name: &OsStr,
+    shown: &Path,
+    file: &File,
+    seed: &[u8; 16],
+) -> Result<(), ShredError> {
+    let io = |source: std::io::Error| ShredError::Io {
+        path: shown.to_path_buf(),
+        source,
+    };
+    let errno = |e: nix::errno::Errno| ShredError::Io {
+        path: shown.to_path_buf(),
+        source: e.into(),
+    };
+    file.set_len(0).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    let dir = dir.as_fd();
+    let sync_dir = || nix::unistd::fsync(dir).map_err(errno);
+    let mut current: OsString = name.to_os_string();
     let mut names = blake3::Hasher::new_derive_key("wisp shred file names v1")
         .update(seed)
         .finalize_xof();
@@ -82,9 +105,9 @@ pub fn remove_file(path: &Path, file: &File, seed: &[u8; 16]) -> Result<(), Shre
                 .map(|b| NAME_ALPHABET[*b as usize % NAME_ALPHABET.len()])
                 .collect();
             let candidate = OsString::from(OsStr::from_bytes(&candidate));
-            match rename_noreplace(&dir, &current, &candidate) {
+            match rename_noreplace(dir, &current, dir, &candidate) {
                 Ok(()) => {
-                    dir.sync_all().map_err(io)?;
+                    sync_dir()?;
                     current = candidate;
                     break;
                 }
@@ -93,6 +116,6 @@ pub fn remove_file(path: &Path, file: &File, seed: &[u8; 16]) -> Result<(), Shre
             }
         }
     }
-    unlinkat(&dir, current.as_os_str(), UnlinkatFlags::NoRemoveDir).map_err(errno)?;
-    dir.sync_all().map_err(io)
+    unlinkat(dir, current.as_os_str(), UnlinkatFlags::NoRemoveDir).map_err(errno)?;
+    sync_dir()
 }

@@ -6,6 +6,11 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use std::ffi::OsStr;
+use std::os::fd::AsFd;
+
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
 use serde::Serialize;
 
 use crate::discovery::{BlockDevice, DevNum, Hazard, Usage};
@@ -214,15 +219,21 @@ fn filesystem_of(path: &Path) -> Result<(String, bool), ShredError> {
         path: path.to_path_buf(),
         source: errno.into(),
     })?;
+    Ok(filesystem_kind(&stat))
+}
+
+fn filesystem_kind(stat: &nix::sys::statfs::Statfs) -> (String, bool) {
+    // The field's type differs between C libraries (glibc, musl).
+    #[allow(clippy::unnecessary_cast)]
     let magic = stat.filesystem_type().0 as i64;
     if let Some((_, name)) = COPY_ON_WRITE.iter().find(|(m, _)| *m == magic) {
-        return Ok((name.to_string(), true));
+        return (name.to_string(), true);
     }
     let name = KNOWN_FILESYSTEMS
         .iter()
         .find(|(m, _)| *m == magic)
         .map_or_else(|| format!("0x{magic:x}"), |(_, name)| name.to_string());
-    Ok((name, false))
+    (name, false)
 }
 
 /// Refuses targets that are in use, read-only or hard-linked unless forced.
@@ -353,4 +364,62 @@ pub fn open(target: &Target, force: Force) -> Result<Opened, ShredError> {
         });
     }
     Ok(Opened { file, io: io_mode })
+}
+
+/// The file a caller reached through directory descriptors and decided on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expected {
+    pub device: u64,
+    pub inode: u64,
+}
+
+/// Opens the regular file `name` in the open directory `dir` for destructive
+/// writes, never through a symbolic link, and only if it is still the file
+/// (device, inode) the caller decided on: the race-free way for a sweep, which
+/// reaches records through directory descriptors, never by resolving a path
+/// again. `shown` is the path reports and certificates name.
+pub fn open_at(
+    dir: &impl AsFd,
+    name: &OsStr,
+    shown: &Path,
+    expected: Expected,
+) -> Result<(Target, Opened), ShredError> {
+    let errno = |e: nix::errno::Errno| ShredError::Io {
+        path: shown.to_path_buf(),
+        source: e.into(),
+    };
+    let flags =
+        OFlag::O_RDWR | OFlag::O_NOFOLLOW | OFlag::O_NOCTTY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+    let (fd, io_mode) = match nix::fcntl::openat(dir, name, flags | OFlag::O_DIRECT, Mode::empty())
+    {
+        Ok(fd) => (fd, IoMode::Direct),
+        Err(nix::errno::Errno::EINVAL) => (
+            nix::fcntl::openat(dir, name, flags, Mode::empty()).map_err(errno)?,
+            IoMode::Buffered,
+        ),
+        Err(e) => return Err(errno(e)),
+    };
+    let file = File::from(fd);
+    let meta = file.metadata().map_err(|source| ShredError::Io {
+        path: shown.to_path_buf(),
+        source,
+    })?;
+    if !meta.is_file() || meta.dev() != expected.device || meta.ino() != expected.inode {
+        return Err(ShredError::Changed {
+            path: shown.to_path_buf(),
+        });
+    }
+    let (filesystem, copy_on_write) =
+        filesystem_kind(&nix::sys::statfs::fstatfs(&file).map_err(errno)?);
+    let target = Target::File(FileTarget {
+        path: shown.to_path_buf(),
+        size_bytes: meta.len(),
+        inode: meta.ino(),
+        device: DevNum::from_dev_t(meta.dev()),
+        hard_links: meta.nlink(),
+        filesystem,
+        copy_on_write,
+        block: meta.blksize().max(512),
+    });
+    Ok((target, Opened { file, io: io_mode }))
 }

@@ -7,6 +7,7 @@ mod devices;
 mod generate;
 mod inventory;
 mod shred;
+mod sweep;
 
 use crate::cli::{Cli, Command};
 use crate::Outcome;
@@ -16,6 +17,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Devices(args) => devices::run(devices::Config::from_args(&args)),
         Command::Shred(args) => shred::run(&args),
         Command::Inventory(args) => inventory::run(&args),
+        Command::Sweep(args) => sweep::run(&args),
         Command::Certs(command) => certs::run(command),
         Command::Demo => demo::run(),
         Command::Generate { what, out_dir } => generate::run(what, out_dir.as_deref()),

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use anyhow::{bail, Context};
-use certs::{Disposal, Ledger, Operator, OsRandom, RandomSource, SystemClock};
+use certs::{Ledger, Operator, OsRandom, RandomSource, SystemClock};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use shred::engine::Progress;
 use shred::method::{FinalPass, Method, PassPlan};
@@ -23,7 +23,7 @@ use crate::output::{human_bytes, sanitize};
 use crate::Outcome;
 
 /// Set by SIGINT/SIGTERM: workers stop at the next chunk, leaving a resumable state.
-static STOP: AtomicBool = AtomicBool::new(false);
+pub(crate) static STOP: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn request_stop(_: nix::libc::c_int) {
     STOP.store(true, Ordering::Relaxed);
@@ -242,7 +242,7 @@ fn confirm(targets: &[Target]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn install_stop_handler() {
+pub(crate) fn install_stop_handler() {
     use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
     let action = SigAction::new(
         SigHandler::Handler(request_stop),
@@ -257,7 +257,7 @@ fn install_stop_handler() {
 
 /// The operator for certificates: flags (or their environment variables), then
 /// `operator.json` in the ledger, then the login and host names.
-fn resolve_operator(args: &OperatorArgs, ledger: &Path) -> anyhow::Result<Operator> {
+pub(crate) fn resolve_operator(args: &OperatorArgs, ledger: &Path) -> anyhow::Result<Operator> {
     let path = ledger.join("operator.json");
     let mut operator = match std::fs::read(&path) {
         Ok(bytes) => serde_json::from_slice::<Operator>(&bytes)
@@ -507,12 +507,16 @@ impl Run<'_> {
         let disposals = erased
             .iter()
             .map(|e| {
-                to_disposal(
+                sweep::disposal_of(
                     &e.report,
                     self.operator,
-                    self.operator_args,
-                    e.fingerprint.clone(),
-                    self.config.remove,
+                    sweep::DisposalContext {
+                        destination: self.operator_args.destination.clone(),
+                        removed: self.config.remove,
+                        fingerprint: e.fingerprint.clone(),
+                        ..sweep::DisposalContext::default()
+                    },
+                    env!("CARGO_PKG_VERSION"),
                 )
             })
             .collect();
@@ -623,124 +627,6 @@ fn fingerprint_file(path: &Path, key: &certs::FingerprintKey) -> anyhow::Result<
         .with_context(|| format!("{}", path.display()))?;
     key.fingerprint(&mut file)
         .with_context(|| format!("{}", path.display()))
-}
-
-fn to_disposal(
-    report: &ShredReport,
-    operator: &Operator,
-    args: &OperatorArgs,
-    fingerprint: Option<String>,
-    removed: bool,
-) -> Disposal {
-    use certs::{
-        Category, DeviceMedia, Exception, ExceptionKind, FileMedia, Media, MediaType, Pass,
-        Sanitization, Tool, Verification, VerificationResult,
-    };
-    let media = match &report.target {
-        Target::Device(d) => Media::Device(DeviceMedia {
-            manufacturer: d.disk.vendor.clone(),
-            model: d.disk.model.clone(),
-            serial: d.disk.serial.clone(),
-            wwn: d.disk.wwn.clone(),
-            size_bytes: d.size_bytes,
-            media_type: match (d.disk.rotational, d.disk.transport) {
-                (true, _) => MediaType::Hdd,
-                (false, shred::Transport::Usb | shred::Transport::Mmc) => MediaType::Flash,
-                (false, shred::Transport::Loop) => MediaType::Other,
-                (false, _) => MediaType::Ssd,
-            },
-            transport: Some(d.disk.transport.to_string()),
-            property_number: None,
-        }),
-        Target::File(f) => Media::File(FileMedia {
-            path: f.path.display().to_string(),
-            size_bytes: f.size_bytes,
-            inode: Some(f.inode),
-            filesystem: Some(f.filesystem.clone()),
-            device: Some(f.device.to_string()),
-        }),
-    };
-    let random = report.passes.iter().any(|p| p.pattern == "random");
-    let mut notes = Vec::new();
-    if let Target::Device(d) = &report.target {
-        if let Some(part) = &d.partition {
-            notes.push(format!("partition {part} of {}", d.disk.path.display()));
-        }
-        if let Some(backing) = &d.disk.backing_file {
-            notes.push(format!("loop device over {}", backing.display()));
-        }
-    }
-    if report.resumed {
-        notes.push("resumed after an interruption".into());
-    }
-    if report.io == target::IoMode::Buffered {
-        notes.push(
-            "written through the page cache (no O_DIRECT here), flushed after each pass".into(),
-        );
-    }
-    Disposal {
-        operator: operator.clone(),
-        media,
-        sanitization: Sanitization {
-            category: Category::Clear,
-            technique: "overwrite".into(),
-            method: report.method.clone(),
-            passes: report
-                .passes
-                .iter()
-                .map(|p| Pass {
-                    pattern: p.pattern.clone(),
-                    bytes: p.bytes,
-                    milliseconds: p.milliseconds,
-                })
-                .collect(),
-            random_generator: random
-                .then(|| "ChaCha8 in counter mode, keyed per pass from the nonce".into()),
-            tool: Tool {
-                name: "wisp".into(),
-                version: env!("CARGO_PKG_VERSION").into(),
-            },
-            verification: Verification {
-                method: report.verification.mode.name().into(),
-                result: match report.verification.result {
-                    VerifyResult::Passed => VerificationResult::Passed,
-                    VerifyResult::Failed => VerificationResult::Failed,
-                    VerifyResult::NotPerformed => VerificationResult::NotPerformed,
-                },
-                nonce: Some(report.verification.nonce.clone()),
-                sampled_blocks: (report.verification.mode != VerifyMode::Off)
-                    .then_some(report.verification.regions as u64),
-                sample_hash: report.verification.read_hash.clone(),
-            },
-            started_at: report.started_at,
-            finished_at: report.finished_at,
-        },
-        exceptions: report
-            .exceptions
-            .iter()
-            .map(|e| Exception {
-                kind: match e.kind {
-                    wipe::ExceptionKind::SectorsNotErased => ExceptionKind::SectorsNotErased,
-                    wipe::ExceptionKind::CopyOnWrite => ExceptionKind::CopyOnWrite,
-                    wipe::ExceptionKind::OtherHardLinks => ExceptionKind::OtherHardLinks,
-                    wipe::ExceptionKind::HiddenArea => ExceptionKind::HiddenArea,
-                },
-                description: e.description.clone(),
-                ranges: e
-                    .ranges
-                    .iter()
-                    .map(|r| [r.offset, r.offset + r.len])
-                    .collect(),
-            })
-            .collect(),
-        destination: args.destination.clone().or_else(|| {
-            removed.then(|| "file removed: truncated, name overwritten, unlinked".into())
-        }),
-        findings: None,
-        content_fingerprint: fingerprint,
-        retention: None,
-        notes: (!notes.is_empty()).then(|| notes.join("; ")),
-    }
 }
 
 fn report(config: &Config, outcomes: Vec<TargetOutcome>) -> anyhow::Result<Outcome> {

@@ -9,3 +9,4 @@ mod cli;
 mod devices;
 mod inventory;
 mod shred;
+mod sweep;

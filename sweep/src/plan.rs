@@ -1,0 +1,367 @@
+//! Finding what is due: walk the policy's roots, decide every record, and write
+//! the result as a plan a person can read, save, and apply later.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use inventory::{Catalog, FileReport, Identity};
+use jiff::Timestamp;
+use nix::sys::stat::FileStat;
+use retention::{Clock, Content, Policy, Record, Verdict};
+use serde::{Deserialize, Serialize};
+
+use crate::error::SweepError;
+use crate::walk::{Dir, FileEntry, Walk, WalkCounts, WalkProblem};
+
+pub const PLAN_SCHEMA: &str = "wisp-sweep-plan/1";
+
+/// A record the policy says to act on now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanItem {
+    pub path: PathBuf,
+    pub root: PathBuf,
+    pub rel: PathBuf,
+    pub series: String,
+    pub action: String,
+    pub clock: String,
+    pub since: Timestamp,
+    pub due_at: Timestamp,
+    pub age_days: i64,
+    pub device: u64,
+    pub inode: u64,
+    pub size: u64,
+    pub mtime_ns: i64,
+    /// For a record already in quarantine: where it was before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<PathBuf>,
+}
+
+/// How many records got each verdict.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    pub files: u64,
+    pub not_covered: u64,
+    pub held: u64,
+    pub kept: u64,
+    pub not_due: u64,
+    pub undated: u64,
+    pub unclassified: u64,
+    pub due: u64,
+    /// Records a series covers whose other hard links would be destroyed too.
+    pub hard_linked: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Plan {
+    pub schema: String,
+    pub policy: PathBuf,
+    pub policy_hash: String,
+    pub now: Timestamp,
+    pub tally: Tally,
+    pub items: Vec<PlanItem>,
+    /// Directories and files that could not be read.
+    pub problems: Vec<String>,
+}
+
+impl Plan {
+    pub fn load(path: &Path) -> Result<Plan, SweepError> {
+        let text = std::fs::read(path).map_err(SweepError::io(path))?;
+        let plan: Plan = serde_json::from_slice(&text).map_err(|e| SweepError::Plan {
+            path: path.to_path_buf(),
+            why: format!("line {}, column {}: {e}", e.line(), e.column()),
+        })?;
+        if plan.schema != PLAN_SCHEMA {
+            return Err(SweepError::Plan {
+                path: path.to_path_buf(),
+                why: format!("schema `{}` is not `{PLAN_SCHEMA}`", plan.schema),
+            });
+        }
+        Ok(plan)
+    }
+}
+
+pub(crate) fn mtime_ns(stat: &FileStat) -> i64 {
+    stat.st_mtime * 1_000_000_000 + stat.st_mtime_nsec
+}
+
+pub(crate) fn identity(stat: &FileStat) -> Identity {
+    Identity {
+        device: stat.st_dev,
+        inode: stat.st_ino,
+        size: stat.st_size as u64,
+        mtime_ns: mtime_ns(stat),
+        ctime_ns: stat.st_ctime * 1_000_000_000 + stat.st_ctime_nsec,
+    }
+}
+
+fn timestamp(seconds: i64, nanos: i64) -> Timestamp {
+    Timestamp::new(seconds, nanos as i32).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+pub(crate) fn record<'a>(path: &'a Path, stat: &FileStat, first_seen: Option<i64>) -> Record<'a> {
+    Record {
+        path,
+        modified: timestamp(stat.st_mtime, stat.st_mtime_nsec),
+        changed: timestamp(stat.st_ctime, stat.st_ctime_nsec),
+        first_seen: first_seen.and_then(|s| Timestamp::from_second(s).ok()),
+    }
+}
+
+pub(crate) fn content_of(report: &FileReport) -> Result<Content, String> {
+    if let (Some(error), 0) = (&report.error, report.findings.counts.elements()) {
+        if report.findings.counts.names == 0 {
+            return Err(error.clone());
+        }
+    }
+    let counts = &report.findings.counts;
+    Ok(Content {
+        pi: report.findings.holds_pi(),
+        ssn: counts.ssn > 0,
+        card: counts.card > 0,
+        license: counts.license > 0,
+        account: counts.account > 0,
+    })
+}
+
+/// Reads the findings of a file through the descriptor `dir` holds: the catalog's
+/// if the file is unchanged, else a fresh scan (returned for the catalog too).
+pub(crate) fn findings_of(
+    catalog: Option<&Catalog>,
+    dir: &Dir,
+    name: &std::ffi::OsStr,
+    path: &Path,
+    stat: &FileStat,
+) -> Result<(FileReport, bool), String> {
+    let id = identity(stat);
+    if let Some(catalog) = catalog {
+        if let Ok(Some(cached)) = catalog.unchanged(path, &id) {
+            return Ok((cached, false));
+        }
+    }
+    if stat.st_size as u64 > inventory::read::MAX_BYTES {
+        return Err(format!(
+            "larger than {} MiB; not read",
+            inventory::read::MAX_BYTES >> 20
+        ));
+    }
+    let mut file = dir
+        .open_file(name, stat.st_dev, stat.st_ino)
+        .map_err(|e| format!("cannot read: {}", e.desc()))?;
+    let mut bytes = Vec::with_capacity(stat.st_size as usize);
+    file.read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    Ok((inventory::scan_bytes(path, &bytes), true))
+}
+
+pub struct Planner<'a> {
+    pub policy: &'a Policy,
+    pub catalog: Option<&'a Catalog>,
+    pub now: Timestamp,
+}
+
+struct Gathered {
+    items: Mutex<Vec<PlanItem>>,
+    scanned: Mutex<Vec<(FileReport, Identity)>>,
+    seen: Mutex<Vec<(PathBuf, Identity)>>,
+    problems: Mutex<Vec<String>>,
+    not_covered: AtomicU64,
+    held: AtomicU64,
+    kept: AtomicU64,
+    not_due: AtomicU64,
+    undated: AtomicU64,
+    unclassified: AtomicU64,
+    hard_linked: AtomicU64,
+}
+
+impl Planner<'_> {
+    /// Walks every root and decides every record.
+    pub fn plan(&self) -> Result<Plan, SweepError> {
+        crate::walk::raise_open_file_limit();
+        let first_seen: HashMap<PathBuf, i64> = match self.catalog {
+            Some(catalog)
+                if self
+                    .policy
+                    .series
+                    .iter()
+                    .any(|s| matches!(s.clock, Clock::FirstSeen)) =>
+            {
+                catalog.first_seen_all()?
+            }
+            _ => HashMap::new(),
+        };
+        let gathered = Gathered {
+            items: Mutex::default(),
+            scanned: Mutex::default(),
+            seen: Mutex::default(),
+            problems: Mutex::default(),
+            not_covered: AtomicU64::new(0),
+            held: AtomicU64::new(0),
+            kept: AtomicU64::new(0),
+            not_due: AtomicU64::new(0),
+            undated: AtomicU64::new(0),
+            unclassified: AtomicU64::new(0),
+            hard_linked: AtomicU64::new(0),
+        };
+        let counts = WalkCounts::default();
+        for root in self.policy.walk_roots() {
+            let dir = match Dir::open_root(&root) {
+                Ok(dir) => Arc::new(dir),
+                Err(err) => {
+                    gathered
+                        .problems
+                        .lock()
+                        .expect("not poisoned")
+                        .push(err.to_string());
+                    continue;
+                }
+            };
+            let visit = |entry: FileEntry| self.visit(&root, entry, &first_seen, &gathered);
+            let problem = |p: WalkProblem| {
+                gathered
+                    .problems
+                    .lock()
+                    .expect("not poisoned")
+                    .push(format!("{}: {}", p.path.display(), p.why));
+            };
+            Walk {
+                root_path: &root,
+                one_file_system: self.policy.one_file_system,
+                visit: &visit,
+                problem: &problem,
+                counts: &counts,
+            }
+            .run(dir);
+        }
+        if let Some(catalog) = self.catalog {
+            let now = self.now.as_second();
+            catalog.store(&gathered.scanned.into_inner().expect("not poisoned"), now)?;
+            catalog.note_seen(&gathered.seen.into_inner().expect("not poisoned"), now)?;
+        }
+        let mut items = gathered.items.into_inner().expect("not poisoned");
+        items.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut problems = gathered.problems.into_inner().expect("not poisoned");
+        problems.sort();
+        let load = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        Ok(Plan {
+            schema: PLAN_SCHEMA.into(),
+            policy: self.policy.path.clone(),
+            policy_hash: self.policy.hash_hex(),
+            now: self.now,
+            tally: Tally {
+                files: load(&counts.files),
+                not_covered: load(&gathered.not_covered),
+                held: load(&gathered.held),
+                kept: load(&gathered.kept),
+                not_due: load(&gathered.not_due),
+                undated: load(&gathered.undated),
+                unclassified: load(&gathered.unclassified),
+                due: items.len() as u64,
+                hard_linked: load(&gathered.hard_linked),
+            },
+            items,
+            problems,
+        })
+    }
+
+    fn visit(
+        &self,
+        root: &Path,
+        entry: FileEntry,
+        first_seen: &HashMap<PathBuf, i64>,
+        gathered: &Gathered,
+    ) {
+        let path = root.join(&entry.rel);
+        let covering: Vec<&retention::Series> = self
+            .policy
+            .series
+            .iter()
+            .filter(|s| s.covers(&path))
+            .collect();
+        if covering.is_empty() {
+            gathered.not_covered.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let seen = first_seen.get(&path).copied();
+        if seen.is_none() && covering.iter().any(|s| matches!(s.clock, Clock::FirstSeen)) {
+            gathered
+                .seen
+                .lock()
+                .expect("not poisoned")
+                .push((path.clone(), identity(&entry.stat)));
+        }
+        let record = record(&path, &entry.stat, seen);
+        let mut content = || {
+            let (report, fresh) =
+                findings_of(self.catalog, entry.dir, entry.name, &path, &entry.stat)?;
+            let content = content_of(&report);
+            if fresh {
+                gathered
+                    .scanned
+                    .lock()
+                    .expect("not poisoned")
+                    .push((report, identity(&entry.stat)));
+            }
+            content
+        };
+        let verdict = self.policy.decide(&record, self.now, &mut content);
+        let counter = match &verdict {
+            Verdict::NotCovered => &gathered.not_covered,
+            Verdict::Held { .. } => &gathered.held,
+            Verdict::Kept { .. } => &gathered.kept,
+            Verdict::NotDue { .. } => &gathered.not_due,
+            Verdict::Undated { .. } => &gathered.undated,
+            Verdict::Unclassified { why } => {
+                gathered
+                    .problems
+                    .lock()
+                    .expect("not poisoned")
+                    .push(format!(
+                        "{}: kept, its content could not be read: {why}",
+                        path.display()
+                    ));
+                &gathered.unclassified
+            }
+            Verdict::Due {
+                series,
+                clock,
+                since,
+                due_at,
+                age_days,
+                action,
+            } => {
+                if entry.stat.st_nlink > 1 && action != "report" {
+                    // Overwriting would destroy the data under its other names too,
+                    // which may lie outside the roots.
+                    gathered.problems.lock().expect("not poisoned").push(format!(
+                        "{}: due under {series} but not disposed of: it has {} other hard link(s), which may lie outside the policy's roots",
+                        path.display(),
+                        entry.stat.st_nlink - 1
+                    ));
+                    gathered.hard_linked.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                gathered.items.lock().expect("not poisoned").push(PlanItem {
+                    path: path.clone(),
+                    root: root.to_path_buf(),
+                    rel: entry.rel.clone(),
+                    series: series.clone(),
+                    action: action.clone(),
+                    clock: clock.to_string(),
+                    since: *since,
+                    due_at: *due_at,
+                    age_days: *age_days,
+                    device: entry.stat.st_dev,
+                    inode: entry.stat.st_ino,
+                    size: entry.stat.st_size as u64,
+                    mtime_ns: mtime_ns(&entry.stat),
+                    original: None,
+                });
+                return;
+            }
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
