@@ -79,6 +79,16 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_example_policy_is_valid() {
+        let text = include_str!("../../contrib/policy.example.toml");
+        let policy = parse(text, Path::new("contrib/policy.example.toml")).unwrap();
+        assert_eq!(policy.series.len(), 5);
+        assert_eq!(policy.holds.len(), 1);
+        assert!(matches!(policy.series[1].clock, Clock::FirstSeen));
+        assert!(matches!(policy.series[2].clock, Clock::NameDate(_)));
+    }
+
+    #[test]
     fn a_good_policy_parses_and_hashes_its_bytes() {
         let text = format!("name = \"n\"\n{GOOD_SERIES}condition = [\"ssn\", \"licence\"]\naction = \"quarantine\"\nquarantine = \"/srv/q\"\ngrace = \"30 days\"\n");
         let policy = parse(&text, Path::new("p.toml")).unwrap();

@@ -82,27 +82,51 @@ pub fn run() -> anyhow::Result<Outcome> {
         heading("3. Where personal information sits (wisp inventory)")
     );
     let records = dir.join("records");
-    std::fs::create_dir_all(&records)?;
-    let payroll = records.join("payroll-2019.csv");
+    let now = jiff::Timestamp::now();
     // Made-up people; numbers valid in form so that the detectors count them.
-    std::fs::write(
-        &payroll,
-        "first_name,last_name,ssn,amount\nJane,Doe,123-45-6788,2450.00\nJohn,Roe,234-56-7890,2310.00\n",
-    )?;
-    std::fs::write(
-        records.join("loan-application.txt"),
-        "Applicant: Maria Garcia\nChecking account 000123456789, routing 011000015\n\nNotes: none.\n",
-    )?;
-    std::fs::write(
-        records.join("menu.txt"),
-        "Lunch order 123456789: two salads\n",
-    )?;
+    let sample: [(&str, &str, i64); 7] = [
+        (
+            "finance/payroll-2017.csv",
+            "first_name,last_name,ssn,amount\nJane,Doe,123-45-6788,2450.00\nJohn,Roe,234-56-7890,2310.00\n",
+            9 * 365,
+        ),
+        (
+            "finance/payroll-2025.csv",
+            "first_name,last_name,ssn,amount\nAna,Lima,345-67-8901,2600.00\n",
+            200,
+        ),
+        (
+            "hr/former/loan-application.txt",
+            "Applicant: Maria Garcia\nChecking account 000123456789, routing 011000015\n",
+            4 * 365,
+        ),
+        (
+            "hr/former/reyes/offer-letter.txt",
+            "Dear Ms. Reyes, SSN 456-78-9012 on file.\n",
+            5 * 365,
+        ),
+        ("hr/former/farewell-card.txt", "Good luck, everyone!\n", 4 * 365),
+        ("board/minutes-2001.txt", "Minutes of the board meeting.\n", 25 * 365),
+        ("kitchen/menu.txt", "Lunch order 123456789: two salads\n", 30),
+    ];
+    for (name, content, days_old) in sample {
+        let path = records.join(name);
+        std::fs::create_dir_all(path.parent().expect("sample paths have folders"))?;
+        std::fs::write(&path, content)?;
+        let when = std::time::SystemTime::UNIX_EPOCH
+            + std::time::Duration::from_secs((now.as_second() - days_old * 86_400) as u64);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)?
+            .set_modified(when)?;
+    }
+    let catalog = dir.join("inventory.sqlite").display().to_string();
     println!("  $ wisp inventory {}", records.display());
     let Command::Inventory(args) = Cli::try_parse_from([
         "wisp",
         "inventory",
         "--catalog",
-        &dir.join("inventory.sqlite").display().to_string(),
+        &catalog,
         &records.display().to_string(),
     ])?
     .command
@@ -114,12 +138,58 @@ pub fn run() -> anyhow::Result<Outcome> {
 
     println!(
         "{}",
-        heading("4. Erasing files and certifying it (wisp shred)")
+        heading("4. Disposing of what is past its retention (wisp sweep)")
     );
+    let policy = dir.join("policy.toml");
+    std::fs::write(&policy, demo_policy(&records))?;
+    println!("  the sample schedule, {}:", policy.display());
+    println!("    FIN-03  payroll, 7 years from modification   HR-02  former staff's records holding PI, 3 years");
+    println!("    GOV-01  board minutes, permanent            hold   \"Reyes v. Acme\" on hr/former/reyes");
+    let sweep = |extra: &[&str]| -> anyhow::Result<Outcome> {
+        let mut command = vec![
+            "wisp",
+            "sweep",
+            "--policy",
+            policy.to_str().context("temp paths are UTF-8")?,
+            "--ledger",
+            ledger.dir().to_str().context("temp paths are UTF-8")?,
+            "--catalog",
+            &catalog,
+            "--operator",
+            "Dana Reyes",
+            "--organization",
+            "Acme Dental LLC (demo)",
+        ];
+        command.extend_from_slice(extra);
+        let Command::Sweep(args) = Cli::try_parse_from(command)?.command else {
+            unreachable!("the demo parses a sweep command")
+        };
+        super::sweep::run(&args)
+    };
+    println!("  $ wisp sweep --policy policy.toml --dry-run");
+    sweep(&["--dry-run"])?;
+    println!("  $ wisp sweep --policy policy.toml");
+    let outcome = sweep(&[])?;
+    anyhow::ensure!(
+        outcome == Outcome::Success,
+        "the demo's sweep did not succeed"
+    );
+    anyhow::ensure!(
+        !records.join("finance/payroll-2017.csv").exists()
+            && records.join("hr/former/reyes/offer-letter.txt").exists(),
+        "the demo's sweep did not do what its policy says"
+    );
+    println!();
+
+    println!(
+        "{}",
+        heading("5. Erasing files by hand, certified (wisp shred)")
+    );
+    let export = dir.join("old-export.csv");
+    std::fs::write(&export, "name,card\nJane Doe,4111 1111 1111 1111\n")?;
     let command = [
         "wisp",
         "shred",
-        "--recursive",
         "--remove",
         "--ledger",
         &ledger.dir().display().to_string(),
@@ -127,9 +197,9 @@ pub fn run() -> anyhow::Result<Outcome> {
         "Dana Reyes",
         "--organization",
         "Acme Dental LLC (demo)",
-        &records.display().to_string(),
+        &export.display().to_string(),
     ];
-    println!("  $ wisp shred --recursive --remove {}", records.display());
+    println!("  $ wisp shred --remove {}", export.display());
     let Command::Shred(args) = Cli::try_parse_from(command)?.command else {
         unreachable!("the demo parses a shred command")
     };
@@ -138,7 +208,7 @@ pub fn run() -> anyhow::Result<Outcome> {
         outcome == Outcome::Success,
         "the demo's wipe did not succeed"
     );
-    anyhow::ensure!(!payroll.exists(), "the demo's file is still there");
+    anyhow::ensure!(!export.exists(), "the demo's file is still there");
     match certs::verify_ledger(&ledger, &keys.public, None)? {
         Verdict::Valid(v) => println!(
             "  the ledger now holds {} certificates and verifies",
@@ -157,22 +227,58 @@ pub fn run() -> anyhow::Result<Outcome> {
         dir.display()
     );
 
-    println!("{}", heading("5. What works and what is coming"));
-    println!("  works now  wisp devices [--json]    drive identity, geometry and safety flags");
-    println!(
-        "  works now  wisp certs ...            keygen, issue, list, show, verify, checkpoint,"
-    );
-    println!("                                       export csv|json|pdf, bundle");
-    println!(
-        "  coming     wisp shred ...            verified parallel erasure of drives and files"
-    );
-    println!(
-        "  partly     wisp inventory ...        text, CSV, JSON, HTML, Office, PDF, mail, archives;"
-    );
-    println!("                                       the rescan catalog and benchmarks are coming");
-    println!("  coming     wisp sweep ...            retention sweeps under a policy file");
-    println!("\nEach of these joins this demo as it lands.");
+    println!("{}", heading("6. What works and what is coming"));
+    for line in [
+        "  works now  wisp devices [--json]    drive identity, geometry and safety flags",
+        "  works now  wisp certs ...            keygen, issue, list, show, verify, checkpoint,",
+        "                                       export csv|json|pdf, bundle",
+        "  works now  wisp shred ...            verified parallel erasure of drives and files",
+        "  works now  wisp inventory ...        text, CSV, JSON, HTML, Office, PDF, mail, archives,",
+        "                                       with a catalog so rescans read only what changed",
+        "  works now  wisp sweep ...            retention sweeps under a policy file: holds, plans,",
+        "                                       quarantine, journaled and certified",
+        "  coming     cargo xtask image         the bootable USB wipe stick",
+    ] {
+        println!("{line}");
+    }
     Ok(Outcome::Success)
+}
+
+/// The demo's retention schedule over the sample records in `root`.
+fn demo_policy(root: &std::path::Path) -> String {
+    let root = root.display();
+    format!(
+        r#"name = "Acme Dental LLC retention schedule (demo)"
+
+[[series]]
+id = "FIN-03"
+title = "Payroll registers"
+authority = "26 CFR 31.6001-1 (4 years); internal schedule adds 3"
+roots = ["{root}/finance"]
+retain = "7 years"
+
+[[series]]
+id = "HR-02"
+title = "Former employees' records holding PI"
+authority = "M.G.L. c.149 52C (3 years after termination)"
+roots = ["{root}/hr/former"]
+condition = "pi"
+retain = "3 years"
+
+[[series]]
+id = "GOV-01"
+title = "Board minutes"
+roots = ["{root}/board"]
+retain = "permanent"
+
+[[hold]]
+name = "Reyes v. Acme"
+matter = "2026-CV-0042"
+paths = ["{root}/hr/former/reyes"]
+placed_by = "J. Counsel"
+placed_on = 2026-10-01
+"#
+    )
 }
 
 fn sample_disposal() -> Disposal {

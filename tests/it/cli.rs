@@ -67,6 +67,19 @@ fn demo_runs_and_says_what_works() {
         "{text}"
     );
     assert!(text.contains("summary by folder:"), "{text}");
+    let swept = text
+        .lines()
+        .filter(|l| l.starts_with("shredded ") && l.contains("(certificate #"))
+        .count();
+    assert_eq!(
+        swept, 2,
+        "the sweep disposes of the two due records: {text}"
+    );
+    assert!(
+        stderr(&output).contains("1 held, 1 kept permanently"),
+        "{}",
+        stderr(&output)
+    );
     assert!(text.contains("loan-application.txt"), "{text}");
     assert!(
         !text.contains("000123456789"),
