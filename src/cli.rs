@@ -270,7 +270,8 @@ pub struct ShredArgs {
 const SWEEP_EXIT_CODES: &str = "\
 Exit status (for monitoring):
   0  the sweep ran and every due record was disposed of as the policy says
-  1  the sweep ran, but some due record was skipped or failed (see stderr)
+  1  the sweep ran, but a due record was skipped or failed, or a folder or
+     record could not be read (see stderr)
   2  error: the policy, plan or ledger is unusable; nothing was disposed of
   3  another sweep holds the run lock; this one did nothing";
 

@@ -90,13 +90,22 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<Outcome> {
         .transpose()?;
     let ledger = Ledger::new(&config.ledger);
 
-    if let Mode::DryRun = config.mode {
-        let plan = Planner {
+    let state = sweep::state_dir(ledger.dir());
+    let plan_now = || -> anyhow::Result<Plan> {
+        let mut plan = Planner {
             policy: &policy,
             catalog: catalog.as_ref(),
             now,
         }
         .plan()?;
+        let (from_quarantine, problems) = sweep::quarantine::due(&policy, &state, now)?;
+        plan.items.extend(from_quarantine);
+        plan.problems.extend(problems);
+        plan.tally.due = plan.items.len() as u64;
+        Ok(plan)
+    };
+    if let Mode::DryRun = config.mode {
+        let plan = plan_now()?;
         save_plan(&config, &plan)?;
         print_plan(&config, &plan)?;
         eprintln!("wisp sweep (dry run): {}", tally_line(&plan, started));
@@ -110,7 +119,6 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<Outcome> {
             ledger.dir().display()
         );
     }
-    let state = sweep::state_dir(ledger.dir());
     let _lock = match RunLock::acquire(&state) {
         Ok(lock) => lock,
         Err(err @ SweepError::Busy { .. }) => {
@@ -127,16 +135,7 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<Outcome> {
     let (plan, replan) = match &config.mode {
         Mode::Apply(path) => (Plan::load(path)?, true),
         _ => {
-            let mut plan = Planner {
-                policy: &policy,
-                catalog: catalog.as_ref(),
-                now,
-            }
-            .plan()?;
-            let (from_quarantine, problems) = sweep::quarantine::due(&policy, &state, now)?;
-            plan.items.extend(from_quarantine);
-            plan.problems.extend(problems);
-            plan.tally.due = plan.items.len() as u64;
+            let plan = plan_now()?;
             save_plan(&config, &plan)?;
             (plan, false)
         }
@@ -319,7 +318,8 @@ fn report(
         eprintln!("wisp sweep: interrupted; the next run finishes what was started");
         return Ok(Outcome::Failure);
     }
-    Ok(if failed + skipped > 0 {
+    // Unreadable folders, hard-linked or unreadable due records: worth an alert.
+    Ok(if failed + skipped > 0 || !plan.problems.is_empty() {
         Outcome::Failure
     } else {
         Outcome::Success
