@@ -131,6 +131,12 @@ impl Executor<'_> {
         let mut roots: HashMap<PathBuf, Arc<Dir>> = HashMap::new();
         let mut outcomes = Vec::new();
         let mut to_shred = Vec::new();
+        let quarantined_due: Vec<(PathBuf, u64)> =
+            crate::quarantine::due(self.policy, &self.state_dir(), self.now)?
+                .0
+                .into_iter()
+                .map(|q| (q.path, q.inode))
+                .collect();
         for item in &plan.items {
             let outcome = |result| ItemOutcome {
                 path: item.path.clone(),
@@ -138,6 +144,10 @@ impl Executor<'_> {
                 action: item.action.clone(),
                 result,
             };
+            if let Err(why) = self.within_policy(item, &quarantined_due) {
+                outcomes.push(outcome(ItemResult::Skipped { why }));
+                continue;
+            }
             match item.action.as_str() {
                 "report" => outcomes.push(outcome(ItemResult::Reported)),
                 "shred" => to_shred.push(item),
@@ -205,6 +215,34 @@ impl Executor<'_> {
             outcomes.extend(self.destroy(prepared)?);
         }
         Ok(outcomes)
+    }
+
+    /// A plan is a file someone could edit: each item must name a record below a
+    /// root of the policy in force (or a quarantined record that is due), by a
+    /// path that is its root and relative path put together, with no `..`.
+    fn within_policy(
+        &self,
+        item: &PlanItem,
+        quarantined_due: &[(PathBuf, u64)],
+    ) -> Result<(), String> {
+        let plain = item
+            .rel
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !plain || item.root.join(&item.rel) != item.path {
+            return Err("the plan's root, relative path and path do not agree".into());
+        }
+        match &item.original {
+            Some(_) if quarantined_due.contains(&(item.path.clone(), item.inode)) => Ok(()),
+            Some(_) => {
+                Err("not a quarantined record due for shredding under the policy in force".into())
+            }
+            None if self.policy.walk_roots().contains(&item.root) => Ok(()),
+            None => Err(format!(
+                "{} is not a root of the policy in force",
+                item.root.display()
+            )),
+        }
     }
 
     /// Re-checks one planned record where it stands now. `Ok(Err(_))` is a record

@@ -174,29 +174,35 @@ struct Gathered {
     undated: AtomicU64,
     unclassified: AtomicU64,
     hard_linked: AtomicU64,
+    /// Records whose first-seen date is still loading.
+    deferred: Mutex<Vec<Deferred>>,
+}
+
+struct Deferred {
+    root: Arc<PathBuf>,
+    rel: PathBuf,
+    path: PathBuf,
+    stat: FileStat,
 }
 
 impl Planner<'_> {
-    /// Walks every root and decides every record.
+    /// Walks every root and decides every record. The catalog's first-seen dates
+    /// load on another thread while the walk runs; records that need them wait
+    /// in a list and are decided once the dates are in.
     pub fn plan(&self) -> Result<Plan, SweepError> {
         crate::walk::raise_open_file_limit();
-        let first_seen: HashMap<PathBuf, i64> = match self.catalog {
-            Some(catalog)
-                if self
-                    .policy
-                    .series
-                    .iter()
-                    .any(|s| matches!(s.clock, Clock::FirstSeen)) =>
-            {
-                catalog.first_seen_all()?
-            }
-            _ => HashMap::new(),
-        };
+        let catalog_dates = self.catalog.filter(|_| {
+            self.policy
+                .series
+                .iter()
+                .any(|s| matches!(s.clock, Clock::FirstSeen))
+        });
         let gathered = Gathered {
             items: Mutex::default(),
             scanned: Mutex::default(),
             seen: Mutex::default(),
             problems: Mutex::default(),
+            deferred: Mutex::default(),
             not_covered: AtomicU64::new(0),
             held: AtomicU64::new(0),
             kept: AtomicU64::new(0),
@@ -206,35 +212,78 @@ impl Planner<'_> {
             hard_linked: AtomicU64::new(0),
         };
         let counts = WalkCounts::default();
-        for root in self.policy.walk_roots() {
-            let dir = match Dir::open_root(&root) {
-                Ok(dir) => Arc::new(dir),
-                Err(err) => {
+        let first_seen = std::thread::scope(|scope| {
+            let loader = catalog_dates.map(|catalog| scope.spawn(|| catalog.first_seen_all()));
+            for root in self.policy.walk_roots() {
+                let dir = match Dir::open_root(&root) {
+                    Ok(dir) => Arc::new(dir),
+                    Err(err) => {
+                        gathered
+                            .problems
+                            .lock()
+                            .expect("not poisoned")
+                            .push(err.to_string());
+                        continue;
+                    }
+                };
+                let root = Arc::new(root);
+                let visit =
+                    |entry: FileEntry| self.visit(&root, entry, catalog_dates.is_some(), &gathered);
+                let problem = |p: WalkProblem| {
                     gathered
                         .problems
                         .lock()
                         .expect("not poisoned")
-                        .push(err.to_string());
-                    continue;
+                        .push(format!("{}: {}", p.path.display(), p.why));
+                };
+                Walk {
+                    root_path: &root,
+                    one_file_system: self.policy.one_file_system,
+                    visit: &visit,
+                    problem: &problem,
+                    counts: &counts,
                 }
-            };
-            let visit = |entry: FileEntry| self.visit(&root, entry, &first_seen, &gathered);
-            let problem = |p: WalkProblem| {
+                .run(dir);
+            }
+            match loader {
+                Some(loader) => loader.join().expect("the catalog loader does not panic"),
+                None => Ok(HashMap::new()),
+            }
+        })?;
+        use rayon::prelude::*;
+        let deferred = std::mem::take(&mut *gathered.deferred.lock().expect("not poisoned"));
+        deferred.into_par_iter().for_each(|waiting| {
+            let seen = first_seen.get(&waiting.path).copied();
+            if seen.is_none() {
                 gathered
-                    .problems
+                    .seen
                     .lock()
                     .expect("not poisoned")
-                    .push(format!("{}: {}", p.path.display(), p.why));
-            };
-            Walk {
-                root_path: &root,
-                one_file_system: self.policy.one_file_system,
-                visit: &visit,
-                problem: &problem,
-                counts: &counts,
+                    .push((waiting.path.clone(), identity(&waiting.stat)));
             }
-            .run(dir);
-        }
+            let name = waiting.rel.file_name().unwrap_or_default().to_os_string();
+            let parent = waiting.rel.parent().unwrap_or(Path::new("")).to_path_buf();
+            // Reached again from the root, never through a link, only if the content is needed.
+            let open_dir = || {
+                Dir::open_root(&waiting.root)
+                    .map_err(|e| e.to_string())
+                    .and_then(|root| {
+                        Arc::new(root)
+                            .descend(&parent)
+                            .map_err(|e| format!("cannot reach its folder: {}", e.desc()))
+                    })
+            };
+            self.decide_one(
+                &waiting.root,
+                &waiting.rel,
+                &waiting.path,
+                &waiting.stat,
+                seen,
+                &name,
+                &open_dir,
+                &gathered,
+            );
+        });
         if let Some(catalog) = self.catalog {
             let now = self.now.as_second();
             catalog.store(&gathered.scanned.into_inner().expect("not poisoned"), now)?;
@@ -268,41 +317,72 @@ impl Planner<'_> {
 
     fn visit(
         &self,
-        root: &Path,
+        root: &Arc<PathBuf>,
         entry: FileEntry,
-        first_seen: &HashMap<PathBuf, i64>,
+        dates_pending: bool,
         gathered: &Gathered,
     ) {
         let path = root.join(&entry.rel);
-        let covering: Vec<&retention::Series> = self
-            .policy
-            .series
-            .iter()
-            .filter(|s| s.covers(&path))
-            .collect();
-        if covering.is_empty() {
+        let covering = self.policy.series.iter().filter(|s| s.covers(&path));
+        let mut any = false;
+        let mut first_seen_clock = false;
+        for series in covering {
+            any = true;
+            first_seen_clock |= matches!(series.clock, Clock::FirstSeen);
+        }
+        if !any {
             gathered.not_covered.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        let seen = first_seen.get(&path).copied();
-        if seen.is_none() && covering.iter().any(|s| matches!(s.clock, Clock::FirstSeen)) {
+        if first_seen_clock && dates_pending {
             gathered
-                .seen
+                .deferred
                 .lock()
                 .expect("not poisoned")
-                .push((path.clone(), identity(&entry.stat)));
+                .push(Deferred {
+                    root: Arc::clone(root),
+                    rel: entry.rel,
+                    path,
+                    stat: entry.stat,
+                });
+            return;
         }
-        let record = record(&path, &entry.stat, seen);
+        // Without a catalog a first-seen clock cannot start: the record stays undated.
+        self.decide_one(
+            root,
+            &entry.rel,
+            &path,
+            &entry.stat,
+            None,
+            entry.name,
+            &|| Ok(Arc::clone(entry.dir)),
+            gathered,
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn decide_one(
+        &self,
+        root: &Path,
+        rel: &Path,
+        path: &Path,
+        stat: &FileStat,
+        seen: Option<i64>,
+        name: &std::ffi::OsStr,
+        open_dir: &dyn Fn() -> Result<Arc<Dir>, String>,
+        gathered: &Gathered,
+    ) {
+        let record = record(path, stat, seen);
         let mut content = || {
-            let (report, fresh) =
-                findings_of(self.catalog, entry.dir, entry.name, &path, &entry.stat)?;
+            let dir = open_dir()?;
+            let (report, fresh) = findings_of(self.catalog, &dir, name, path, stat)?;
             let content = content_of(&report);
             if fresh {
                 gathered
                     .scanned
                     .lock()
                     .expect("not poisoned")
-                    .push((report, identity(&entry.stat)));
+                    .push((report, identity(stat)));
             }
             content
         };
@@ -332,31 +412,31 @@ impl Planner<'_> {
                 age_days,
                 action,
             } => {
-                if entry.stat.st_nlink > 1 && action != "report" {
+                if stat.st_nlink > 1 && action != "report" {
                     // Overwriting would destroy the data under its other names too,
                     // which may lie outside the roots.
                     gathered.problems.lock().expect("not poisoned").push(format!(
                         "{}: due under {series} but not disposed of: it has {} other hard link(s), which may lie outside the policy's roots",
                         path.display(),
-                        entry.stat.st_nlink - 1
+                        stat.st_nlink - 1
                     ));
                     gathered.hard_linked.fetch_add(1, Ordering::Relaxed);
                     return;
                 }
                 gathered.items.lock().expect("not poisoned").push(PlanItem {
-                    path: path.clone(),
+                    path: path.to_path_buf(),
                     root: root.to_path_buf(),
-                    rel: entry.rel.clone(),
+                    rel: rel.to_path_buf(),
                     series: series.clone(),
                     action: action.clone(),
                     clock: clock.to_string(),
                     since: *since,
                     due_at: *due_at,
                     age_days: *age_days,
-                    device: entry.stat.st_dev,
-                    inode: entry.stat.st_ino,
-                    size: entry.stat.st_size as u64,
-                    mtime_ns: mtime_ns(&entry.stat),
+                    device: stat.st_dev,
+                    inode: stat.st_ino,
+                    size: stat.st_size as u64,
+                    mtime_ns: mtime_ns(stat),
                     original: None,
                 });
                 return;

@@ -671,3 +671,61 @@ clock = "first-seen"
     assert!(late.status.success(), "{}", stderr(&late));
     assert!(!exists(&restored), "31 days after first seen");
 }
+
+#[test]
+fn an_edited_plan_cannot_point_outside_the_policy() {
+    use std::os::unix::fs::MetadataExt;
+    let sweep = Sweep::new(BASIC);
+    let inside = sweep.root.join("old.txt");
+    record(&inside, "inside", 10 * 365);
+    let secret = sweep.outside.join("secret.txt");
+    record(&secret, "outside: must survive", 10 * 365);
+    let plan = sweep.bench.path("plan.json");
+    let out = sweep.run(&["--dry-run", "--plan-out", plan.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut edited: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&plan).unwrap()).unwrap();
+    let meta = std::fs::metadata(&secret).unwrap();
+    let genuine = edited["items"][0].clone();
+    let forge = |root: &Path, rel: &str, path: &Path| {
+        let mut item = genuine.clone();
+        item["root"] = root.display().to_string().into();
+        item["rel"] = rel.into();
+        item["path"] = path.display().to_string().into();
+        item["device"] = meta.dev().into();
+        item["inode"] = meta.ino().into();
+        item["size"] = meta.size().into();
+        item["mtime_ns"] = (meta.mtime() * 1_000_000_000 + meta.mtime_nsec()).into();
+        item
+    };
+    edited["items"] = serde_json::json!([
+        // A covered path shown, an outside file reached.
+        forge(&sweep.outside, "secret.txt", &inside),
+        // Consistent, but outside every root.
+        forge(&sweep.outside, "secret.txt", &secret),
+        // Climbing out of a root.
+        forge(
+            &sweep.root,
+            "../outside/secret.txt",
+            &sweep.root.join("../outside/secret.txt")
+        ),
+    ]);
+    std::fs::write(&plan, serde_json::to_vec(&edited).unwrap()).unwrap();
+    let out = sweep.bench.wisp(&[
+        "sweep",
+        "--apply",
+        plan.to_str().unwrap(),
+        "--now",
+        NOW,
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(summary["skipped"], 3, "{summary}");
+    assert_eq!(
+        std::fs::read_to_string(&secret).unwrap(),
+        "outside: must survive"
+    );
+    assert!(exists(&inside), "not in the edited plan");
+    assert!(sweep.bench.certificates().is_empty());
+}

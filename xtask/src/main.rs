@@ -30,6 +30,14 @@ enum Task {
     /// Build the static x86_64-unknown-linux-musl release binary, its man page and
     /// shell completions into target/dist, and check that the binary runs
     Dist,
+    /// Write the labelled inventory corpus the benchmark uses, for a look or a profile
+    Corpus {
+        /// Folder to write it into (created)
+        dir: std::path::PathBuf,
+        /// How many files
+        #[arg(long, default_value_t = 6_000)]
+        files: usize,
+    },
     /// Run benchmarks and print their figures as ratios against named baselines
     Bench {
         /// Which benchmark: devices (more arrive with each capability)
@@ -43,5 +51,10 @@ fn main() -> anyhow::Result<()> {
         Task::Test { cargo_args } => test::run(&cargo_args),
         Task::Dist => dist::run().map(|_| ()),
         Task::Bench { which } => bench::run(which),
+        Task::Corpus { dir, files } => {
+            let labels = corpus::generate(&dir, files, 20261125)?;
+            eprintln!("wrote {} labelled files to {}", labels.len(), dir.display());
+            Ok(())
+        }
     }
 }
