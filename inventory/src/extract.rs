@@ -158,6 +158,11 @@ fn zip_like(
             continue;
         }
         let member_name = member.name().map(|n| n.into_owned()).unwrap_or_default();
+        // An Office document's text is in a few known parts: the images, fonts,
+        // styles and themes around it are never expanded.
+        if !office_part(ext, &member_name) {
+            continue;
+        }
         let limit = budget
             .remaining
             .min(member.compressed_size().max(1) * budget.max_ratio);
@@ -217,6 +222,19 @@ fn zip_like(
                 extract(&prefix(member), data, depth + 1, budget, parts, notes);
             }
         }
+    }
+}
+
+/// Whether the member `name` of a zip with extension `ext` can hold text wisp
+/// reads (every member of a plain zip can).
+fn office_part(ext: &str, name: &str) -> bool {
+    let xml = name.ends_with(".xml");
+    match ext {
+        "docx" => name.starts_with("word/") && xml,
+        "pptx" => name.starts_with("ppt/slides/slide") && xml,
+        "xlsx" => name == "xl/sharedStrings.xml" || name.starts_with("xl/worksheets/sheet") && xml,
+        "odt" | "ods" => name == "content.xml",
+        _ => true,
     }
 }
 

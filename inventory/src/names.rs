@@ -5,10 +5,31 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-static FIRST: LazyLock<HashSet<&'static str>> =
-    LazyLock::new(|| include_str!("../data/first-names.txt").lines().collect());
-static LAST: LazyLock<HashSet<&'static str>> =
-    LazyLock::new(|| include_str!("../data/surnames.txt").lines().collect());
+/// Names are looked up for nearly every capitalised word of every document: a
+/// fast non-cryptographic hash (the keys are public lists, nothing to attack).
+type NameSet = HashSet<&'static [u8], foldhash::fast::FixedState>;
+
+fn name_set(list: &'static str) -> NameSet {
+    list.lines().map(str::as_bytes).collect()
+}
+
+static FIRST: LazyLock<NameSet> =
+    LazyLock::new(|| name_set(include_str!("../data/first-names.txt")));
+static LAST: LazyLock<NameSet> = LazyLock::new(|| name_set(include_str!("../data/surnames.txt")));
+
+/// The longest name in the lists is 13 letters; longer words are not looked up.
+const LONGEST_NAME: usize = 24;
+
+fn listed(set: &NameSet, word: &str) -> bool {
+    let bytes = word.as_bytes();
+    if bytes.len() > LONGEST_NAME {
+        return false;
+    }
+    let mut upper = [0u8; LONGEST_NAME];
+    upper[..bytes.len()].copy_from_slice(bytes);
+    upper[..bytes.len()].make_ascii_uppercase();
+    set.contains(&upper[..bytes.len()])
+}
 
 /// Words that are first names or surnames in the lists but, capitalised at the
 /// start of a sentence or in a heading, are far more often ordinary words.
@@ -19,11 +40,11 @@ const COMMON_WORDS: [&str; 24] = [
 ];
 
 pub fn is_first_name(word: &str) -> bool {
-    FIRST.contains(word.to_ascii_uppercase().as_str())
+    listed(&FIRST, word)
 }
 
 pub fn is_surname(word: &str) -> bool {
-    LAST.contains(word.to_ascii_uppercase().as_str())
+    listed(&LAST, word)
 }
 
 /// Title Case ("Smith", "O'Brien", "McDonald") or UPPER CASE, at least 2 letters.
@@ -37,7 +58,7 @@ fn capitalised(word: &str) -> bool {
 }
 
 fn common(word: &str) -> bool {
-    COMMON_WORDS.contains(&word.to_ascii_uppercase().as_str())
+    COMMON_WORDS.iter().any(|c| c.eq_ignore_ascii_case(word))
 }
 
 /// Counts the personal names in `text`.

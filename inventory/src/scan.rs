@@ -177,21 +177,53 @@ fn column_hint(header: &str) -> ColumnHint {
     }
 }
 
+/// A CSV reader per delimiter and thread, reused: building one compiles its
+/// parser tables, which costs more than parsing a typical small file.
+type CsvReader = csv::Reader<std::io::Cursor<Vec<u8>>>;
+
+thread_local! {
+    static CSV_READERS: std::cell::RefCell<Vec<(u8, CsvReader)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Scans delimited text (CSV, TSV) row by row, using the header row, if there is
 /// one, to know which columns hold names and which hold elements.
 pub fn scan_delimited(text: &str, delimiter: u8) -> Findings {
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let rows = reader.records().enumerate().filter_map(|(index, row)| {
-        let row = row.ok()?;
-        let line = row.position().map_or(index as u64 + 1, |p| p.line());
-        Some((
-            line,
-            row.iter().map(str::to_string).collect::<Vec<String>>(),
-        ))
+    let rows: Vec<(u64, Vec<String>)> = CSV_READERS.with(|readers| {
+        let mut readers = readers.borrow_mut();
+        let index = match readers.iter().position(|(d, _)| *d == delimiter) {
+            Some(index) => index,
+            None => {
+                let reader = csv::ReaderBuilder::new()
+                    .delimiter(delimiter)
+                    .has_headers(false)
+                    .flexible(true)
+                    .from_reader(std::io::Cursor::new(Vec::new()));
+                readers.push((delimiter, reader));
+                readers.len() - 1
+            }
+        };
+        let reader = &mut readers[index].1;
+        *reader.get_mut() = std::io::Cursor::new(text.as_bytes().to_vec());
+        // Back to the start of the new input, with the parser's state reset.
+        if reader.seek(csv::Position::new()).is_err() {
+            return Vec::new();
+        }
+        let rows = reader
+            .records()
+            .enumerate()
+            .filter_map(|(index, row)| {
+                let row = row.ok()?;
+                let line = row.position().map_or(index as u64 + 1, |p| p.line());
+                Some((
+                    line,
+                    row.iter().map(str::to_string).collect::<Vec<String>>(),
+                ))
+            })
+            .collect();
+        // Keep no copy of the file in the cached reader.
+        *reader.get_mut() = std::io::Cursor::new(Vec::new());
+        rows
     });
     scan_rows(rows)
 }
