@@ -362,6 +362,11 @@ pub struct InventoryArgs {
     /// Read every file and keep no catalog
     #[arg(long)]
     pub no_catalog: bool,
+    /// Read numbers (SSN, card, licence, account; one per line) from standard
+    /// input and list the files in the catalog that hold each, by keyed
+    /// fingerprint: nothing is scanned, and no number is printed in full
+    #[arg(long, conflicts_with_all = ["no_catalog", "findings_only"])]
+    pub locate: bool,
     #[command(flatten)]
     pub ledger: LedgerArgs,
 }

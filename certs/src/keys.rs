@@ -111,6 +111,12 @@ impl FingerprintKey {
     }
 
     /// Keyed BLAKE3 over everything `reader` yields, as hex.
+    /// A key for one other use of the organization's secret, separated from this
+    /// one and from every other by `context` (BLAKE3 key derivation).
+    pub fn derive(&self, context: &str) -> [u8; 32] {
+        blake3::derive_key(context, &self.0)
+    }
+
     pub fn fingerprint(&self, reader: &mut dyn std::io::Read) -> std::io::Result<String> {
         let mut hasher = blake3::Hasher::new_keyed(&self.0);
         std::io::copy(reader, &mut hasher)?;

@@ -2,7 +2,8 @@
 //! so a rescan only reads files that changed, and retention can date records by
 //! when wisp first saw them (copies and restores reset mtime; this does not).
 //!
-//! It stores counts and masked samples, never a value.
+//! It stores counts, masked samples and keyed fingerprints of the values found
+//! (so "which files hold this SSN?" has an answer), never a value.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::fingerprint::ValueFingerprint;
 use crate::read::{FileKind, FileReport};
 use crate::scan::{Counts, Findings, Sample};
 
@@ -62,7 +64,12 @@ CREATE TABLE IF NOT EXISTS files (
     account INTEGER NOT NULL, names INTEGER NOT NULL, pi_records INTEGER NOT NULL,
     samples TEXT NOT NULL, error TEXT,
     first_seen INTEGER NOT NULL, last_scanned INTEGER NOT NULL
-);";
+);
+CREATE TABLE IF NOT EXISTS value_fingerprints (
+    fingerprint TEXT NOT NULL, element TEXT NOT NULL, path TEXT NOT NULL,
+    PRIMARY KEY (fingerprint, element, path)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS value_fingerprints_by_path ON value_fingerprints (path);";
 
 impl Catalog {
     pub fn open(path: &Path) -> Result<Catalog, CatalogError> {
@@ -144,9 +151,11 @@ impl Catalog {
                 counts,
                 pi_records,
                 samples,
+                ..Findings::default()
             },
             error,
             cached: true,
+            fingerprints: Vec::new(),
         }))
     }
 
@@ -192,8 +201,42 @@ impl Catalog {
                     ])
                     .map_err(|e| self.err(e))?;
             }
+            let mut clear = tx
+                .prepare_cached("DELETE FROM value_fingerprints WHERE path = ?1")
+                .map_err(|e| self.err(e))?;
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO value_fingerprints (fingerprint, element, path) VALUES (?1, ?2, ?3)",
+                )
+                .map_err(|e| self.err(e))?;
+            // A file read afresh replaces its fingerprints; a cached one keeps them.
+            for (report, _) in reports.iter().filter(|(r, _)| !r.cached) {
+                let path = report.path.to_string_lossy();
+                clear.execute(params![path]).map_err(|e| self.err(e))?;
+                for print in &report.fingerprints {
+                    insert
+                        .execute(params![print.fingerprint, print.element.name(), path])
+                        .map_err(|e| self.err(e))?;
+                }
+            }
         }
         tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// The files whose last scan found the value with this fingerprint.
+    pub fn holding(&self, print: &ValueFingerprint) -> Result<Vec<PathBuf>, CatalogError> {
+        let connection = self.connection.lock().expect("not poisoned");
+        let mut query = connection
+            .prepare_cached(
+                "SELECT path FROM value_fingerprints WHERE fingerprint = ?1 AND element = ?2 ORDER BY path",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = query
+            .query_map(params![print.fingerprint, print.element.name()], |r| {
+                Ok(PathBuf::from(r.get::<_, String>(0)?))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     /// Records that these files were seen at `now` (seconds since the Unix epoch),
@@ -252,9 +295,14 @@ impl Catalog {
             let mut delete = tx
                 .prepare_cached("DELETE FROM files WHERE path = ?1")
                 .map_err(|e| self.err(e))?;
+            let mut delete_prints = tx
+                .prepare_cached("DELETE FROM value_fingerprints WHERE path = ?1")
+                .map_err(|e| self.err(e))?;
             for path in paths {
-                delete
-                    .execute(params![path.to_string_lossy()])
+                let path = path.to_string_lossy();
+                delete.execute(params![path]).map_err(|e| self.err(e))?;
+                delete_prints
+                    .execute(params![path])
                     .map_err(|e| self.err(e))?;
             }
         }
@@ -322,6 +370,38 @@ mod tests {
                 .counts
                 .ssn,
             2
+        );
+
+        // Fingerprints: which files hold a value, by its keyed fingerprint.
+        let key = crate::ValueKey::from_derived([9; 32]);
+        let other = dir.path().join("other.txt");
+        std::fs::write(&other, "John Roe SSN 234-56-7890").unwrap();
+        let reports = [
+            (crate::read::scan_file_keyed(&file, Some(&key)), changed),
+            (
+                crate::read::scan_file_keyed(&other, Some(&key)),
+                Identity::of(&std::fs::metadata(&other).unwrap()),
+            ),
+        ];
+        assert!(
+            reports.iter().all(|(r, _)| r.findings.values.is_empty()),
+            "values dropped"
+        );
+        catalog.store(&reports, 3_000).unwrap();
+        let print = key.fingerprint(crate::Element::Ssn, "234 56 7890");
+        assert_eq!(
+            catalog.holding(&print).unwrap(),
+            [other.clone(), file.clone()]
+        );
+        let only_first = key.fingerprint(crate::Element::Ssn, "123-45-6788");
+        assert_eq!(
+            catalog.holding(&only_first).unwrap(),
+            std::slice::from_ref(&file)
+        );
+        catalog.forget(std::slice::from_ref(&other)).unwrap();
+        assert_eq!(
+            catalog.holding(&print).unwrap(),
+            std::slice::from_ref(&file)
         );
 
         // Nothing in the catalog holds a value.

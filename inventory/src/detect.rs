@@ -20,6 +20,18 @@ pub enum Element {
     Account,
 }
 
+impl Element {
+    /// The name used in the catalog, CSV columns and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Element::Ssn => "ssn",
+            Element::Card => "card",
+            Element::License => "license",
+            Element::Account => "account",
+        }
+    }
+}
+
 /// A validated element in a text, as byte offsets and its digits/characters only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hit {
@@ -364,9 +376,16 @@ pub fn valid_iban(iban: &str) -> bool {
 
 /// The value as it may be shown: never the whole number.
 pub fn mask(hit: &Hit) -> String {
-    let v = &hit.value;
+    mask_as(hit.element, &hit.value)
+}
+
+/// `value` (digits or letters and digits, no separators) masked as `element`.
+pub fn mask_as(element: Element, v: &str) -> String {
+    if !v.is_ascii() || v.len() < 8 && element == Element::Card {
+        return "*".repeat(v.chars().count());
+    }
     let tail = |n: usize| &v[v.len().saturating_sub(n)..];
-    match hit.element {
+    match element {
         Element::Ssn => format!("***-**-{}", tail(4)),
         Element::Card => {
             let stars = v.len().saturating_sub(8);

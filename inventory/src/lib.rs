@@ -6,6 +6,7 @@
 pub mod catalog;
 pub mod detect;
 pub mod extract;
+pub mod fingerprint;
 pub mod names;
 pub mod read;
 pub mod scan;
@@ -13,6 +14,7 @@ pub mod walk;
 
 pub use catalog::{Catalog, CatalogError, Identity};
 pub use detect::Element;
-pub use read::{scan_bytes, scan_file, FileKind, FileReport};
+pub use fingerprint::{ValueFingerprint, ValueKey, VALUE_KEY_CONTEXT};
+pub use read::{scan_bytes, scan_file, scan_file_keyed, FileKind, FileReport};
 pub use scan::{Counts, Findings, Sample};
 pub use walk::{scan_tree, FileSystems, ScanOptions, WalkError, WalkProblem};

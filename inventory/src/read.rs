@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::extract::Content;
+use crate::fingerprint::{ValueFingerprint, ValueKey};
 use crate::scan::{scan_delimited, scan_record, scan_rows, scan_text, Findings};
 
 /// Bytes sniffed for NUL to call a file binary.
@@ -77,6 +78,9 @@ pub struct FileReport {
     pub error: Option<String>,
     /// Taken from the catalog: the file is unchanged since it was last read.
     pub cached: bool,
+    /// Keyed fingerprints of the distinct values found (none without a key).
+    #[serde(skip)]
+    pub fingerprints: Vec<ValueFingerprint>,
 }
 
 fn kind_by_extension(path: &Path) -> Option<FileKind> {
@@ -171,6 +175,11 @@ pub fn markup_text(markup: &str) -> String {
 /// Reads and scans one file; failures are reported in the result, never raised,
 /// so one bad file does not stop a scan.
 pub fn scan_file(path: &Path) -> FileReport {
+    scan_file_keyed(path, None)
+}
+
+/// As [`scan_file`], also fingerprinting the values found with `key`.
+pub fn scan_file_keyed(path: &Path, key: Option<&ValueKey>) -> FileReport {
     let mut report = FileReport {
         path: path.to_path_buf(),
         kind: kind_by_extension(path).unwrap_or(FileKind::Text),
@@ -178,6 +187,7 @@ pub fn scan_file(path: &Path) -> FileReport {
         findings: Findings::default(),
         error: None,
         cached: false,
+        fingerprints: Vec::new(),
     };
     let bytes = match std::fs::metadata(path) {
         Ok(meta) if meta.len() > MAX_BYTES => {
@@ -200,12 +210,12 @@ pub fn scan_file(path: &Path) -> FileReport {
             return report;
         }
     };
-    scan_contents(report, &bytes)
+    scan_contents(report, &bytes, key)
 }
 
 /// Reads the content of a file already read into memory (by a caller that
 /// opened it through a directory descriptor); `path` names it in the report.
-pub fn scan_bytes(path: &Path, bytes: &[u8]) -> FileReport {
+pub fn scan_bytes(path: &Path, bytes: &[u8], key: Option<&ValueKey>) -> FileReport {
     let report = FileReport {
         path: path.to_path_buf(),
         kind: kind_by_extension(path).unwrap_or(FileKind::Text),
@@ -213,11 +223,28 @@ pub fn scan_bytes(path: &Path, bytes: &[u8]) -> FileReport {
         findings: Findings::default(),
         error: None,
         cached: false,
+        fingerprints: Vec::new(),
     };
-    scan_contents(report, bytes)
+    scan_contents(report, bytes, key)
 }
 
-fn scan_contents(mut report: FileReport, bytes: &[u8]) -> FileReport {
+fn scan_contents(report: FileReport, bytes: &[u8], key: Option<&ValueKey>) -> FileReport {
+    let mut report = read_parts(report, bytes);
+    // The values go no further than this: fingerprinted with the key, or dropped.
+    let values = std::mem::take(&mut report.findings.values);
+    if let Some(key) = key {
+        let mut prints: Vec<ValueFingerprint> = values
+            .iter()
+            .map(|(element, value)| key.fingerprint(*element, value))
+            .collect();
+        prints.sort();
+        prints.dedup();
+        report.fingerprints = prints;
+    }
+    report
+}
+
+fn read_parts(mut report: FileReport, bytes: &[u8]) -> FileReport {
     let name = report
         .path
         .file_name()

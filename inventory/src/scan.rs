@@ -61,6 +61,10 @@ pub struct Findings {
     /// Records holding both a name and an element.
     pub pi_records: u64,
     pub samples: Vec<Sample>,
+    /// The values found, only until they are fingerprinted: they never leave
+    /// this crate (`read::scan_contents` empties this before returning).
+    #[serde(skip)]
+    pub(crate) values: Vec<(Element, String)>,
 }
 
 impl Findings {
@@ -72,6 +76,7 @@ impl Findings {
     pub fn absorb(&mut self, other: Findings, part: &str) {
         self.counts.merge(&other.counts);
         self.pi_records += other.pi_records;
+        self.values.extend(other.values);
         for mut sample in other.samples {
             let kept = self
                 .samples
@@ -89,6 +94,7 @@ impl Findings {
         let hits = detect(text.as_bytes(), hint);
         for hit in &hits {
             self.counts.add(hit.element);
+            self.values.push((hit.element, hit.value.clone()));
             let kept = self
                 .samples
                 .iter()

@@ -12,7 +12,7 @@ use ignore::{WalkBuilder, WalkState};
 use std::sync::Mutex;
 
 use crate::catalog::{Catalog, CatalogError, Identity};
-use crate::read::{scan_file, FileReport};
+use crate::read::{scan_file_keyed, FileReport};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileSystems {
@@ -30,6 +30,8 @@ pub struct ScanOptions {
     pub threads: usize,
     /// Seconds since the Unix epoch, recorded as the scan time in the catalog.
     pub now: i64,
+    /// Fingerprints the values found, for the catalog; none without it.
+    pub value_key: Option<crate::ValueKey>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,7 +111,8 @@ pub fn scan_tree(
                             }
                             _ => None,
                         };
-                        let file_report = cached.unwrap_or_else(|| scan_file(path));
+                        let file_report = cached
+                            .unwrap_or_else(|| scan_file_keyed(path, options.value_key.as_ref()));
                         if let (Some(_), Some(identity)) = (catalog, identity) {
                             seen.lock()
                                 .expect("not poisoned")

@@ -16,6 +16,14 @@ use crate::Outcome;
 
 /// Resolves the ledger directory: `--ledger`, then `WISP_LEDGER`, then the
 /// system location for root or the user's data directory.
+/// The key that fingerprints values in the inventory catalog, derived from the
+/// organization's fingerprint key in `ledger` (none before `wisp certs keygen`).
+pub fn value_key(ledger: &std::path::Path) -> Option<inventory::ValueKey> {
+    certs::FingerprintKey::load(&ledger.join(certs::keys::FINGERPRINT_KEY_FILE))
+        .ok()
+        .map(|key| inventory::ValueKey::from_derived(key.derive(inventory::VALUE_KEY_CONTEXT)))
+}
+
 pub fn ledger_dir(args: &LedgerArgs) -> anyhow::Result<PathBuf> {
     if let Some(dir) = &args.ledger {
         return Ok(dir.clone());

@@ -5,6 +5,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use anyhow::Context;
+
 use inventory::{Counts, FileReport, FileSystems, ScanOptions};
 
 use crate::cli::{InventoryArgs, InventoryFormat};
@@ -16,15 +18,19 @@ struct Config {
     format: InventoryFormat,
     findings_only: bool,
     catalog: Option<PathBuf>,
+    locate: bool,
 }
 
 impl Config {
     fn from_args(args: &InventoryArgs) -> anyhow::Result<Config> {
+        let ledger = super::certs::ledger_dir(&args.ledger)?;
         let catalog = match (&args.catalog, args.no_catalog) {
             (_, true) => None,
             (Some(path), false) => Some(path.clone()),
-            (None, false) => Some(super::certs::ledger_dir(&args.ledger)?.join("inventory.sqlite")),
+            (None, false) => Some(ledger.join("inventory.sqlite")),
         };
+        // The organization's key (from `wisp certs keygen`), if there is one yet.
+        let value_key = super::certs::value_key(&ledger);
         Ok(Config {
             options: ScanOptions {
                 roots: args.paths.clone(),
@@ -36,12 +42,57 @@ impl Config {
                 },
                 threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
                 now: jiff::Timestamp::now().as_second(),
+                value_key,
             },
             format: args.format,
             findings_only: args.findings_only,
             catalog,
+            locate: args.locate,
         })
     }
+}
+
+/// `--locate`: which catalogued files hold each number read from stdin.
+fn locate(config: &Config, catalog: Option<&inventory::Catalog>) -> anyhow::Result<Outcome> {
+    use std::io::BufRead;
+    let catalog = catalog.context("--locate needs the catalog")?;
+    let key = config
+        .options
+        .value_key
+        .as_ref()
+        .context("--locate needs the organization's key: run `wisp certs keygen`, then `wisp inventory` again")?;
+    let mut stdout = std::io::stdout().lock();
+    let mut found_any = false;
+    for (number, line) in std::io::stdin().lock().lines().enumerate() {
+        let line = line.with_context(|| format!("standard input, line {}", number + 1))?;
+        let value: String = line.chars().filter(char::is_ascii_alphanumeric).collect();
+        if value.is_empty() {
+            continue;
+        }
+        for element in [
+            inventory::Element::Ssn,
+            inventory::Element::Card,
+            inventory::Element::License,
+            inventory::Element::Account,
+        ] {
+            for path in catalog.holding(&key.fingerprint(element, &value))? {
+                found_any = true;
+                writeln!(
+                    stdout,
+                    "{}\t{}\t{}",
+                    inventory::detect::mask_as(element, &value),
+                    element.name(),
+                    sanitize(&path.display().to_string())
+                )?;
+            }
+        }
+    }
+    // Like grep: 1 when nothing was found.
+    Ok(if found_any {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    })
 }
 
 /// Totals for one folder.
@@ -60,6 +111,9 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
         .as_deref()
         .map(inventory::Catalog::open)
         .transpose()?;
+    if config.locate {
+        return locate(&config, catalog.as_ref());
+    }
     let reports = Mutex::new(Vec::new());
     let problems = Mutex::new(Vec::new());
     inventory::scan_tree(

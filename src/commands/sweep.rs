@@ -89,12 +89,14 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<Outcome> {
         .map(inventory::Catalog::open)
         .transpose()?;
     let ledger = Ledger::new(&config.ledger);
+    let value_key = super::certs::value_key(ledger.dir());
 
     let state = sweep::state_dir(ledger.dir());
     let plan_now = || -> anyhow::Result<Plan> {
         let mut plan = Planner {
             policy: &policy,
             catalog: catalog.as_ref(),
+            value_key: value_key.as_ref(),
             now,
         }
         .plan()?;

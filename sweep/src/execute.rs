@@ -309,7 +309,8 @@ impl Executor<'_> {
             let verdict =
                 self.policy
                     .decide(&record(&path, &stat, first_seen), self.now, &mut || {
-                        let (report, _) = findings_of(self.catalog, &dir, name, &path, &stat)?;
+                        let (report, _) =
+                            findings_of(self.catalog, None, &dir, name, &path, &stat)?;
                         let content = content_of(&report);
                         scanned = Some(report);
                         content
@@ -330,7 +331,7 @@ impl Executor<'_> {
         // Evidence taken before the first write: what it held, and a keyed fingerprint.
         let report = match scanned {
             Some(report) => report,
-            None => match findings_of(self.catalog, &dir, name, &path, &stat) {
+            None => match findings_of(self.catalog, None, &dir, name, &path, &stat) {
                 Ok((report, _)) => report,
                 Err(_) => inventory::FileReport {
                     path: path.clone(),
@@ -339,6 +340,7 @@ impl Executor<'_> {
                     findings: Default::default(),
                     error: Some("not read".into()),
                     cached: false,
+                    fingerprints: Vec::new(),
                 },
             },
         };

@@ -130,6 +130,7 @@ pub(crate) fn content_of(report: &FileReport) -> Result<Content, String> {
 /// if the file is unchanged, else a fresh scan (returned for the catalog too).
 pub(crate) fn findings_of(
     catalog: Option<&Catalog>,
+    key: Option<&inventory::ValueKey>,
     dir: &Dir,
     name: &std::ffi::OsStr,
     path: &Path,
@@ -153,12 +154,14 @@ pub(crate) fn findings_of(
     let mut bytes = Vec::with_capacity(stat.st_size as usize);
     file.read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read: {e}"))?;
-    Ok((inventory::scan_bytes(path, &bytes), true))
+    Ok((inventory::scan_bytes(path, &bytes, key), true))
 }
 
 pub struct Planner<'a> {
     pub policy: &'a Policy,
     pub catalog: Option<&'a Catalog>,
+    /// Fingerprints the values of the records read, for the catalog.
+    pub value_key: Option<&'a inventory::ValueKey>,
     pub now: Timestamp,
 }
 
@@ -375,7 +378,8 @@ impl Planner<'_> {
         let record = record(path, stat, seen);
         let mut content = || {
             let dir = open_dir()?;
-            let (report, fresh) = findings_of(self.catalog, &dir, name, path, stat)?;
+            let (report, fresh) =
+                findings_of(self.catalog, self.value_key, &dir, name, path, stat)?;
             let content = content_of(&report);
             if fresh {
                 gathered

@@ -195,3 +195,73 @@ fn rescans_read_only_what_changed() {
     assert_eq!(letter["cached"], false, "a changed file is read again");
     assert_eq!(letter["counts"]["card"], 0);
 }
+
+#[test]
+fn locate_finds_the_files_holding_a_number_by_keyed_fingerprint() {
+    use std::io::Write;
+    let bench = LedgerFixture::new();
+    let root = bench.path("share");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("staff.csv"), "Name,SSN\nJane Doe,123-45-6788\n").unwrap();
+    std::fs::write(
+        root.join("note.txt"),
+        "Jane Doe's SSN is 123 45 6788, card 4111 1111 1111 1111",
+    )
+    .unwrap();
+    std::fs::write(root.join("other.txt"), "John Roe SSN 234-56-7890").unwrap();
+    let out = bench.wisp(&["inventory", "--format", "csv", root.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let locate = |input: &str| {
+        let mut child = bench
+            .command()
+            .args(["inventory", "--locate"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = locate("123456788\n4111-1111-1111-1111\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows.len(), 3, "{text}");
+    assert!(
+        rows[0].starts_with("***-**-6788\tssn\t") && rows[0].ends_with("note.txt"),
+        "{text}"
+    );
+    assert!(rows[1].ends_with("staff.csv"), "{text}");
+    assert!(
+        rows[2].starts_with("4111 **** **** 1111\tcard\t") && rows[2].ends_with("note.txt"),
+        "{text}"
+    );
+    for number in FULL_NUMBERS {
+        assert!(
+            !text.contains(number),
+            "a full number in the output: {text}"
+        );
+    }
+    let out = locate("999-99-9999\n");
+    assert_eq!(out.status.code(), Some(1), "nothing found, like grep");
+    assert!(stdout(&out).is_empty());
+
+    // The catalog holds fingerprints, never the numbers.
+    let catalog = std::fs::read(bench.ledger().join("inventory.sqlite")).unwrap();
+    let wal = std::fs::read(bench.ledger().join("inventory.sqlite-wal")).unwrap_or_default();
+    for bytes in [&catalog, &wal] {
+        for value in [&b"123456788"[..], b"123-45-6788", b"4111111111111111"] {
+            assert!(
+                !bytes.windows(value.len()).any(|w| w == value),
+                "a value in the catalog"
+            );
+        }
+    }
+}
