@@ -53,33 +53,34 @@ pub enum ColumnHint {
 }
 
 static SSN_DASHED: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\d{3}([- ])\d{2}([- ])\d{4}").unwrap());
-static NINE_DIGITS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\d{9}").unwrap());
-static CARD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\d(?:[ -]?\d){11,18}").unwrap());
-static MA_LICENSE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"S(?:A\d{7}|\d{8})").unwrap());
+    LazyLock::new(|| Regex::new(r"(?-u)\d{3}([- ])\d{2}([- ])\d{4}").unwrap());
+static NINE_DIGITS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?-u)\d{9}").unwrap());
+static CARD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?-u)\d(?:[ -]?\d){11,18}").unwrap());
+static MA_LICENSE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?-u)S(?:A\d{7}|\d{8})").unwrap());
 static OTHER_LICENSE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[A-Z]{0,2}\d{5,13}").unwrap());
-static ACCOUNT_DIGITS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\d{6,17}").unwrap());
+    LazyLock::new(|| Regex::new(r"(?-u)[A-Z]{0,2}\d{5,13}").unwrap());
+static ACCOUNT_DIGITS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?-u)\d{6,17}").unwrap());
 static IBAN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?").unwrap()
+    Regex::new(r"(?-u)[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?").unwrap()
 });
 
 static SSN_CONTEXT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(ssn|ss#|ss no|soc\.? ?sec\.?|social security|social sec|taxpayer id|tin)\b")
+    Regex::new(r"(?i)(?-u:\b)(ssn|ss#|ss no|soc\.? ?sec\.?|social security|social sec|taxpayer id|tin)(?-u:\b)")
         .unwrap()
 });
 static LICENSE_CONTEXT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(driver'?s?\s+licen[cs]e|licen[cs]e\s*(no\.?|number|#)|lic\s*(no\.?|#)|dl\s*(no\.?|#)|dl|state\s+id|identification\s+card|id\s+card)\b")
+    Regex::new(r"(?i)(?-u:\b)(driver'?s?\s+licen[cs]e|licen[cs]e\s*(no\.?|number|#)|lic\s*(no\.?|#)|dl\s*(no\.?|#)|dl|state\s+id|identification\s+card|id\s+card)(?-u:\b)")
         .unwrap()
 });
 static ACCOUNT_CONTEXT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(account|acct|a/c|checking|savings|bank\s+acc(oun)?t|iban|deposit\s+account)\b",
+        r"(?i)(?-u:\b)(account|acct|a/c|checking|savings|bank\s+acc(oun)?t|iban|deposit\s+account)(?-u:\b)",
     )
     .unwrap()
 });
 static ROUTING_CONTEXT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b(routing|aba|rtn|transit)\b").unwrap());
+    LazyLock::new(|| Regex::new(r"(?i)(?-u:\b)(routing|aba|rtn|transit)(?-u:\b)").unwrap());
 
 /// How far back a context word is looked for, and how much may stand between it
 /// and the number.
