@@ -301,7 +301,9 @@ impl Executor<'_> {
         {
             return skip(format!("under the legal hold \"{}\"", hold.name));
         }
-        let mut scanned = None;
+        // The file's findings and the bytes read for them, kept so that the
+        // evidence below reads the file at most once.
+        let mut scanned: Option<(inventory::FileReport, Option<Vec<u8>>)> = None;
         if self.replan && item.original.is_none() {
             let first_seen = self
                 .catalog
@@ -309,10 +311,9 @@ impl Executor<'_> {
             let verdict =
                 self.policy
                     .decide(&record(&path, &stat, first_seen), self.now, &mut || {
-                        let (report, _) =
-                            findings_of(self.catalog, None, &dir, name, &path, &stat)?;
-                        let content = content_of(&report);
-                        scanned = Some(report);
+                        let found = findings_of(self.catalog, None, &dir, name, &path, &stat)?;
+                        let content = content_of(&found.0);
+                        scanned = Some(found);
                         content
                     });
             match verdict {
@@ -329,23 +330,18 @@ impl Executor<'_> {
             }
         }
         // Evidence taken before the first write: what it held, and a keyed fingerprint.
-        let report = match scanned {
-            Some(report) => report,
+        let (report, bytes) = match scanned {
+            Some((report, bytes)) => (Some(report), bytes),
             None => match findings_of(self.catalog, None, &dir, name, &path, &stat) {
-                Ok((report, _)) => report,
-                Err(_) => inventory::FileReport {
-                    path: path.clone(),
-                    kind: inventory::FileKind::Binary,
-                    bytes: item.size,
-                    findings: Default::default(),
-                    error: Some("not read".into()),
-                    cached: false,
-                    fingerprints: Vec::new(),
-                },
+                Ok((report, bytes)) => (Some(report), bytes),
+                Err(_) => (None, None),
             },
         };
-        let fingerprint = match key {
-            Some(key) => {
+        let fingerprint = match (key, bytes) {
+            (Some(key), Some(bytes)) => key.fingerprint(&mut bytes.as_slice()).ok(),
+            (Some(key), None) => {
+                // Not read yet (its findings came from the catalog, or it is too
+                // large to scan): streamed through once for the fingerprint.
                 let mut file = match dir.open_file(name, item.device, item.inode) {
                     Ok(file) => file,
                     Err(errno) => {
@@ -363,16 +359,18 @@ impl Executor<'_> {
                     }
                 }
             }
-            None => None,
+            (None, _) => None,
         };
-        let counts = &report.findings.counts;
-        let findings = report.error.is_none().then(|| certs::Findings {
-            ssn: counts.ssn,
-            card: counts.card,
-            license: counts.license,
-            account: counts.account,
-            names: counts.names,
-            held_pi: report.findings.holds_pi(),
+        let findings = report.filter(|r| r.error.is_none()).map(|report| {
+            let counts = &report.findings.counts;
+            certs::Findings {
+                ssn: counts.ssn,
+                card: counts.card,
+                license: counts.license,
+                account: counts.account,
+                names: counts.names,
+                held_pi: report.findings.holds_pi(),
+            }
         });
         Ok(Ok(Prepared {
             intent: Intent {

@@ -111,12 +111,11 @@ pub(crate) fn record<'a>(path: &'a Path, stat: &FileStat, first_seen: Option<i64
 }
 
 pub(crate) fn content_of(report: &FileReport) -> Result<Content, String> {
-    if let (Some(error), 0) = (&report.error, report.findings.counts.elements()) {
-        if report.findings.counts.names == 0 {
-            return Err(error.clone());
-        }
-    }
     let counts = &report.findings.counts;
+    // A file that could not be read and showed nothing cannot be classified.
+    if let (Some(error), 0) = (&report.error, counts.elements() + counts.names) {
+        return Err(error.clone());
+    }
     Ok(Content {
         pi: report.findings.holds_pi(),
         ssn: counts.ssn > 0,
@@ -127,7 +126,8 @@ pub(crate) fn content_of(report: &FileReport) -> Result<Content, String> {
 }
 
 /// Reads the findings of a file through the descriptor `dir` holds: the catalog's
-/// if the file is unchanged, else a fresh scan (returned for the catalog too).
+/// if the file is unchanged, else a fresh scan, returned with the bytes it read
+/// (so the caller knows to store it, and need not read the file again).
 pub(crate) fn findings_of(
     catalog: Option<&Catalog>,
     key: Option<&inventory::ValueKey>,
@@ -135,11 +135,11 @@ pub(crate) fn findings_of(
     name: &std::ffi::OsStr,
     path: &Path,
     stat: &FileStat,
-) -> Result<(FileReport, bool), String> {
+) -> Result<(FileReport, Option<Vec<u8>>), String> {
     let id = identity(stat);
     if let Some(catalog) = catalog {
         if let Ok(Some(cached)) = catalog.unchanged(path, &id) {
-            return Ok((cached, false));
+            return Ok((cached, None));
         }
     }
     if stat.st_size as u64 > inventory::read::MAX_BYTES {
@@ -154,7 +154,8 @@ pub(crate) fn findings_of(
     let mut bytes = Vec::with_capacity(stat.st_size as usize);
     file.read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read: {e}"))?;
-    Ok((inventory::scan_bytes(path, &bytes, key), true))
+    let report = inventory::scan_bytes(path, &bytes, key);
+    Ok((report, Some(bytes)))
 }
 
 pub struct Planner<'a> {
@@ -378,10 +379,9 @@ impl Planner<'_> {
         let record = record(path, stat, seen);
         let mut content = || {
             let dir = open_dir()?;
-            let (report, fresh) =
-                findings_of(self.catalog, self.value_key, &dir, name, path, stat)?;
+            let (report, read) = findings_of(self.catalog, self.value_key, &dir, name, path, stat)?;
             let content = content_of(&report);
-            if fresh {
+            if read.is_some() {
                 gathered
                     .scanned
                     .lock()
