@@ -620,14 +620,15 @@ impl Executor<'_> {
                 });
             match (certified.get(&intent.id), located) {
                 (Some(_), None) => finished.push(intent.id.clone()),
-                (Some(&sequence), Some((dir, name))) => {
+                (Some((sequence, hash)), Some((dir, name))) => {
+                    let sequence = *sequence;
                     match self.finish_removal(&dir, &name, &item, &intent) {
                         Ok(()) => {
                             finished.push(intent.id.clone());
                             outcomes.push(ItemOutcome {
                                 result: ItemResult::Shredded {
                                     certificate: sequence,
-                                    hash: String::new(),
+                                    hash: hash.clone(),
                                 },
                                 path: item.path,
                                 series: item.series,
@@ -713,8 +714,9 @@ impl Executor<'_> {
         shred::remove::remove_at(&**dir, name, &item.path, &opened.file, &seed)
     }
 
-    /// Disposal ids of the certificates from sequence `since` on, with their sequence.
-    fn certified_since(&self, since: u64) -> Result<HashMap<String, u64>, SweepError> {
+    /// Disposal ids of the certificates from sequence `since` on, with each
+    /// certificate's sequence and hash.
+    fn certified_since(&self, since: u64) -> Result<HashMap<String, (u64, String)>, SweepError> {
         let mut found = HashMap::new();
         for (sequence, line) in self.ledger.lines()?.enumerate() {
             let line = line?;
@@ -723,7 +725,7 @@ impl Executor<'_> {
             }
             if let Ok(cert) = line.certificate() {
                 if let Some(id) = cert.disposal.retention.and_then(|r| r.disposal_id) {
-                    found.insert(id, cert.sequence);
+                    found.insert(id, (cert.sequence, certs::certificate::hex(&line.leaf())));
                 }
             }
         }
