@@ -3,19 +3,19 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 
 use anyhow::{bail, Context};
 use certs::{Ledger, Operator, OsRandom, RandomSource, SystemClock};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use shred::engine::Progress;
 use shred::method::{FinalPass, Method, PassPlan};
-use shred::resume::{parse_nonce, Journal, ResumeState};
+use shred::resume::parse_nonce;
 use shred::target::{self, Force, Target};
-use shred::wipe::{
-    self, ResumePoint, ShredReport, VerifyMode, VerifyResult, WipeJob, WipeProgress,
-};
+use shred::wipe::{self, VerifyMode, VerifyResult, WipeProgress};
 use shred::{EmptyDevices, SystemView};
+use sweep::dispose::{
+    DisposeOptions, Disposed, Disposer, Removal, Scope, Start, TargetOutcome, Watcher,
+};
 
 use super::certs::ledger_dir;
 use crate::cli::{MethodArg, OperatorArgs, ShredArgs, VerifyArg};
@@ -32,18 +32,12 @@ extern "C" fn request_stop(_: nix::libc::c_int) {
 /// What to do, validated before anything is touched.
 struct Config {
     targets: Vec<PathBuf>,
-    plan: PassPlan,
-    verify: VerifyMode,
+    options: DisposeOptions,
     verify_only: Option<[u8; 16]>,
     recursive: bool,
-    remove: bool,
-    force: Force,
     confirmed: bool,
     dry_run: bool,
-    resume: bool,
     json: bool,
-    workers: usize,
-    checkpoint_every: std::time::Duration,
     ledger: PathBuf,
 }
 
@@ -85,18 +79,29 @@ impl Config {
         }
         Ok(Config {
             targets: args.targets.clone(),
-            plan: PassPlan::new(method, args.passes as usize, final_pass),
-            verify,
+            options: DisposeOptions {
+                plan: PassPlan::new(method, args.passes as usize, final_pass),
+                verify,
+                removal: if args.remove {
+                    Removal::Remove
+                } else {
+                    Removal::Keep
+                },
+                start: if args.resume {
+                    Start::Resume
+                } else {
+                    Start::Fresh
+                },
+                force: if args.force { Force::Yes } else { Force::No },
+                workers: args.workers.clamp(1, 64),
+                checkpoint_every: std::time::Duration::from_millis(args.checkpoint_ms.max(10)),
+                destination: args.operator.destination.clone(),
+            },
             verify_only: if args.verify_only { verify_only } else { None },
             recursive: args.recursive,
-            remove: args.remove,
-            force: if args.force { Force::Yes } else { Force::No },
             confirmed: args.yes,
             dry_run: args.dry_run,
-            resume: args.resume,
             json: args.json,
-            workers: args.workers.clamp(1, 64),
-            checkpoint_every: std::time::Duration::from_millis(args.checkpoint_ms.max(10)),
             ledger: ledger_dir(&args.ledger)?,
         })
     }
@@ -110,7 +115,7 @@ pub fn run(args: &ShredArgs) -> anyhow::Result<Outcome> {
 
     let refusals: Vec<_> = targets
         .iter()
-        .filter_map(|t| target::check_safe(t, config.force).err())
+        .filter_map(|t| target::check_safe(t, config.options.force).err())
         .collect();
     if !refusals.is_empty() {
         for refusal in &refusals {
@@ -139,7 +144,17 @@ pub fn run(args: &ShredArgs) -> anyhow::Result<Outcome> {
     }
     install_stop_handler();
 
-    let outcomes = run_all(&config, &targets, &ledger, &operator, &args.operator)?;
+    let disposer = Disposer {
+        options: &config.options,
+        ledger: &ledger,
+        operator: &operator,
+        stop: &STOP,
+        clock: &SystemClock,
+        nonce: &draw_nonce,
+        tool_version: env!("CARGO_PKG_VERSION"),
+    };
+    let watcher = Bars(MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+    let outcomes = disposer.run(&targets, &watcher);
     report(&config, outcomes)
 }
 
@@ -205,15 +220,21 @@ fn describe(target: &Target) -> String {
 }
 
 fn print_plan(config: &Config, targets: &[Target]) {
-    let passes: Vec<String> = config.plan.passes.iter().map(|p| p.name()).collect();
+    let passes: Vec<String> = config
+        .options
+        .plan
+        .passes
+        .iter()
+        .map(|p| p.name())
+        .collect();
     println!(
         "would erase {} target(s) with {} ({} pass(es): {}), verify {}{}",
         targets.len(),
-        config.plan.method.name(),
+        config.options.plan.method.name(),
         passes.len(),
         passes.join(", "),
-        config.verify.name(),
-        if config.remove {
+        config.options.verify.name(),
+        if config.options.removal == Removal::Remove {
             ", then remove the files"
         } else {
             ""
@@ -294,15 +315,8 @@ pub(crate) fn resolve_operator(args: &OperatorArgs, ledger: &Path) -> anyhow::Re
     Ok(operator)
 }
 
-/// A progress bar; drawn only when stderr is a terminal.
-struct Bar(ProgressBar, Phases);
-
-/// Whether a bar shows each phase (one device) or only the total (many files).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Phases {
-    Shown,
-    Hidden,
-}
+/// A progress bar; drawn only when stderr is a terminal, cleared when dropped.
+struct Bar(ProgressBar, Scope);
 
 impl Progress for Bar {
     fn advance(&self, bytes: u64) {
@@ -312,7 +326,7 @@ impl Progress for Bar {
 
 impl WipeProgress for Bar {
     fn phase(&self, label: &str, bytes: u64) {
-        if self.1 == Phases::Shown {
+        if self.1 == Scope::Device {
             self.0.set_length(bytes);
             self.0.set_position(0);
             self.0.set_message(label.to_string());
@@ -320,313 +334,33 @@ impl WipeProgress for Bar {
     }
 }
 
-fn bar(multi: &MultiProgress, name: &Path, bytes: u64, phases: Phases) -> Bar {
-    let bar = multi.add(ProgressBar::new(bytes));
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{prefix:24!} {msg:18!} [{bar:30}] {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12} eta {eta}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    bar.set_prefix(name.display().to_string());
-    Bar(bar, phases)
-}
-
-struct TargetOutcome {
-    path: PathBuf,
-    result: anyhow::Result<Done>,
-}
-
-struct Done {
-    report: ShredReport,
-    certificate: (u64, String),
-    removed: bool,
-}
-
-/// A target overwritten and verified, not yet certified or removed.
-struct Erased<'t> {
-    target: &'t Target,
-    report: ShredReport,
-    opened: target::Opened,
-    nonce: [u8; 16],
-    fingerprint: Option<String>,
-}
-
-/// Files are certified in batches (one durable append for many) and removed only
-/// after their certificates are in the ledger.
-const FILE_BATCH: usize = 256;
-/// Threads for file work. Wiping and removing a small file is mostly waiting on
-/// fsync; many at once let the filesystem journal commit them together.
-const FILE_THREADS: usize = 16;
-
-struct Run<'a> {
-    config: &'a Config,
-    ledger: &'a Ledger,
-    operator: &'a Operator,
-    operator_args: &'a OperatorArgs,
-    fingerprint_key: Option<certs::FingerprintKey>,
-}
-
-fn run_all(
-    config: &Config,
-    targets: &[Target],
-    ledger: &Ledger,
-    operator: &Operator,
-    operator_args: &OperatorArgs,
-) -> anyhow::Result<Vec<TargetOutcome>> {
-    let run = Run {
-        config,
-        ledger,
-        operator,
-        operator_args,
-        fingerprint_key: certs::FingerprintKey::load(
-            &ledger.dir().join(certs::keys::FINGERPRINT_KEY_FILE),
-        )
-        .ok(),
-    };
-    let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
-    let outcomes = Mutex::new(Vec::new());
-    let (devices, files): (Vec<&Target>, Vec<&Target>) =
-        targets.iter().partition(|t| matches!(t, Target::Device(_)));
-    std::thread::scope(|scope| {
-        // One worker group per device: devices are independent and each is I/O bound.
-        for device in devices {
-            let (multi, outcomes, run) = (&multi, &outcomes, &run);
-            scope.spawn(move || {
-                let progress = bar(multi, device.path(), device.span(), Phases::Shown);
-                let result = run
-                    .erase(device, config.workers, &progress)
-                    .and_then(|erased| {
-                        let mut done = run.certify(vec![erased])?;
-                        done.pop().expect("one in, one out")
-                    });
-                progress.0.finish_and_clear();
-                outcomes.lock().expect("not poisoned").push(TargetOutcome {
-                    path: device.path().to_path_buf(),
-                    result,
-                });
-            });
-        }
-        if !files.is_empty() {
-            scope.spawn(|| {
-                let total = files.iter().map(|f| f.span()).sum();
-                let progress = bar(&multi, Path::new("files"), total, Phases::Hidden);
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(FILE_THREADS)
-                    .build();
-                let work = || {
-                    for batch in files.chunks(FILE_BATCH) {
-                        let results = run.file_batch(batch, &progress);
-                        outcomes.lock().expect("not poisoned").extend(results);
-                    }
-                };
-                match pool {
-                    Ok(pool) => pool.install(work),
-                    Err(_) => work(),
-                }
-                progress.0.finish_and_clear();
-            });
-        }
-    });
-    let mut outcomes = outcomes.into_inner().expect("not poisoned");
-    outcomes.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(outcomes)
-}
-
-impl Run<'_> {
-    /// Overwrites and verifies one target.
-    fn erase<'t>(
-        &self,
-        target: &'t Target,
-        workers: usize,
-        progress: &Bar,
-    ) -> anyhow::Result<Erased<'t>> {
-        let config = self.config;
-        // Taken before the first write, so the certificate can tie to the content.
-        let fingerprint = match (target, &self.fingerprint_key) {
-            (Target::File(file), Some(key)) => Some(fingerprint_file(&file.path, key)?),
-            _ => None,
-        };
-        let opened = target::open(target, config.force)?;
-        let journal = match target {
-            Target::Device(device) => Some(Journal::for_target(
-                &self.ledger.dir().join("resume"),
-                device,
-            )),
-            Target::File(_) => None,
-        };
-        let (nonce, resume) = match (&journal, config.resume) {
-            (Some(journal), true) => {
-                let state = journal.load()?.with_context(|| {
-                    format!(
-                        "{}: no interrupted wipe of this device to resume",
-                        target.path().display()
-                    )
-                })?;
-                check_resumable(&state, config, target)?
-            }
-            (None, true) => bail!(
-                "{}: only device wipes can be resumed",
-                target.path().display()
-            ),
-            _ => {
-                let mut nonce = [0u8; 16];
-                OsRandom.fill(&mut nonce)?;
-                (nonce, None)
-            }
-        };
-        let now = jiff::Timestamp::now;
-        let job = WipeJob {
-            target,
-            opened: &opened,
-            plan: &config.plan,
-            verify: config.verify,
-            nonce,
-            resume,
-            journal: journal.as_ref(),
-            workers,
-            checkpoint_every: config.checkpoint_every,
-            progress,
-            now: &now,
-            stop: &STOP,
-        };
-        let report = wipe::wipe(&job)?;
-        Ok(Erased {
-            target,
-            report,
-            opened,
-            nonce,
-            fingerprint,
-        })
-    }
-
-    /// Records the certificates of `erased` in one durable append, then removes
-    /// (or restores the length of) each file: never a removal before its certificate.
-    fn certify(&self, erased: Vec<Erased>) -> anyhow::Result<Vec<anyhow::Result<Done>>> {
-        let disposals = erased
-            .iter()
-            .map(|e| {
-                sweep::disposal_of(
-                    &e.report,
-                    self.operator,
-                    sweep::DisposalContext {
-                        destination: self.operator_args.destination.clone(),
-                        removed: self.config.remove,
-                        fingerprint: e.fingerprint.clone(),
-                        ..sweep::DisposalContext::default()
-                    },
-                    env!("CARGO_PKG_VERSION"),
-                )
-            })
-            .collect();
-        let (appended, _) = self.ledger.append(disposals, &SystemClock)?;
-        use rayon::prelude::*;
-        Ok(erased
-            .into_par_iter()
-            .zip(appended)
-            .map(|(erased, cert)| {
-                let removed = self.finish(&erased)?;
-                Ok(Done {
-                    report: erased.report,
-                    certificate: (cert.sequence, certs::certificate::hex(&cert.leaf)),
-                    removed,
-                })
-            })
-            .collect())
-    }
-
-    fn finish(&self, erased: &Erased) -> anyhow::Result<bool> {
-        match erased.target {
-            Target::File(file) if self.config.remove => {
-                shred::remove::remove_file(&file.path, &erased.opened.file, &erased.nonce)?;
-                Ok(true)
-            }
-            Target::File(file) => {
-                // Writes covered the file's last block whole; give it back its length.
-                erased
-                    .opened
-                    .file
-                    .set_len(file.size_bytes)
-                    .with_context(|| format!("{}", file.path.display()))?;
-                Ok(false)
-            }
-            Target::Device(_) => Ok(false),
-        }
-    }
-
-    /// Wipes a batch of files across the cores, certifies them together, removes them.
-    fn file_batch(&self, batch: &[&Target], progress: &Bar) -> Vec<TargetOutcome> {
-        use rayon::prelude::*;
-        let erased: Vec<(PathBuf, anyhow::Result<Erased>)> = batch
-            .par_iter()
-            .map(|file| (file.path().to_path_buf(), self.erase(file, 1, progress)))
-            .collect();
-        let mut outcomes = Vec::new();
-        let mut good = Vec::new();
-        for (path, result) in erased {
-            match result {
-                Ok(e) => good.push(e),
-                Err(err) => outcomes.push(TargetOutcome {
-                    path,
-                    result: Err(err),
-                }),
-            }
-        }
-        let paths: Vec<PathBuf> = good.iter().map(|e| e.target.path().to_path_buf()).collect();
-        match self.certify(good) {
-            Ok(done) => outcomes.extend(
-                paths
-                    .into_iter()
-                    .zip(done)
-                    .map(|(path, result)| TargetOutcome { path, result }),
-            ),
-            Err(err) => {
-                // Nothing of this batch was certified, so nothing of it was removed.
-                let message = format!("{err:#}");
-                outcomes.extend(paths.into_iter().map(|path| TargetOutcome {
-                    path,
-                    result: Err(anyhow::anyhow!("overwritten but not certified: {message}")),
-                }));
-            }
-        }
-        outcomes
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
     }
 }
 
-fn check_resumable(
-    state: &ResumeState,
-    config: &Config,
-    target: &Target,
-) -> anyhow::Result<([u8; 16], Option<ResumePoint>)> {
-    if state.method != config.plan.method.name() || state.passes != config.plan.passes.len() {
-        bail!(
-            "{}: the interrupted wipe used {} with {} pass(es); resume with the same --method and --passes",
-            target.path().display(),
-            state.method,
-            state.passes
+struct Bars(MultiProgress);
+
+impl Watcher for Bars {
+    fn watch(&self, name: &Path, bytes: u64, scope: Scope) -> Box<dyn WipeProgress + '_> {
+        let bar = self.0.add(ProgressBar::new(bytes));
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix:24!} {msg:18!} [{bar:30}] {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12} eta {eta}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
         );
+        bar.set_prefix(name.display().to_string());
+        Box::new(Bar(bar, scope))
     }
-    let nonce = parse_nonce(&state.nonce).context("the resume journal's nonce is damaged")?;
-    Ok((
-        nonce,
-        Some(ResumePoint {
-            pass: state.pass,
-            offset: state.offset,
-            started_at: state.started_at,
-        }),
-    ))
 }
 
-fn fingerprint_file(path: &Path, key: &certs::FingerprintKey) -> anyhow::Result<String> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NOFOLLOW)
-        .open(path)
-        .with_context(|| format!("{}", path.display()))?;
-    key.fingerprint(&mut file)
-        .with_context(|| format!("{}", path.display()))
+fn draw_nonce() -> Result<[u8; 16], String> {
+    let mut nonce = [0u8; 16];
+    OsRandom.fill(&mut nonce).map_err(|e| e.to_string())?;
+    Ok(nonce)
 }
 
 fn report(config: &Config, outcomes: Vec<TargetOutcome>) -> anyhow::Result<Outcome> {
@@ -641,7 +375,7 @@ fn report(config: &Config, outcomes: Vec<TargetOutcome>) -> anyhow::Result<Outco
                 if config.json {
                     let line = serde_json::json!({
                         "report": done.report,
-                        "certificate": {"sequence": done.certificate.0, "hash": done.certificate.1},
+                        "certificate": {"sequence": done.sequence, "hash": done.certificate},
                         "removed": done.removed,
                     });
                     writeln!(stdout, "{line}")?;
@@ -651,7 +385,12 @@ fn report(config: &Config, outcomes: Vec<TargetOutcome>) -> anyhow::Result<Outco
             }
             Err(err) => {
                 errors += 1;
-                let chain: Vec<String> = err.chain().map(|c| sanitize(&c.to_string())).collect();
+                let mut chain = vec![sanitize(&err.to_string())];
+                let mut source = std::error::Error::source(&err);
+                while let Some(cause) = source {
+                    chain.push(sanitize(&cause.to_string()));
+                    source = cause.source();
+                }
                 eprintln!(
                     "wisp: error: {}: {}",
                     outcome.path.display(),
@@ -668,7 +407,7 @@ fn report(config: &Config, outcomes: Vec<TargetOutcome>) -> anyhow::Result<Outco
     })
 }
 
-fn summary(done: &Done) -> String {
+fn summary(done: &Disposed) -> String {
     let report = &done.report;
     let written: u64 = report.passes.iter().map(|p| p.bytes).sum();
     let millis: u64 = report.passes.iter().map(|p| p.milliseconds).sum();
@@ -699,7 +438,7 @@ fn summary(done: &Done) -> String {
         speed,
         verification,
         if done.removed { ", removed" } else { "" },
-        done.certificate.0
+        done.sequence
     )
 }
 
@@ -707,14 +446,14 @@ fn verify_only(config: &Config, targets: &[Target], nonce: [u8; 16]) -> anyhow::
     let mut all_passed = true;
     for target in targets {
         // Read-only use, but through the same exclusive open as a wipe.
-        let opened = target::open(target, config.force)?;
+        let opened = target::open(target, config.options.force)?;
         let report = wipe::verify_only(
             target,
             &opened,
-            &config.plan,
+            &config.options.plan,
             nonce,
-            config.verify,
-            config.workers,
+            config.options.verify,
+            config.options.workers,
             &NoBar,
         )?;
         let passed = report.result == VerifyResult::Passed;
@@ -730,7 +469,7 @@ fn verify_only(config: &Config, targets: &[Target], nonce: [u8; 16]) -> anyhow::
                 if passed { "verified" } else { "FAILED" },
                 target.path().display(),
                 report.mode.name(),
-                config.plan.method.name(),
+                config.options.plan.method.name(),
                 report.coverage_percent,
                 report.mismatched.len()
             );

@@ -7,10 +7,13 @@
 //! - `plan` decides every record with `retention` and writes the plan.
 //! - `execute` re-checks each record, journals it, has `shred` overwrite it,
 //!   records the certificate with `certs`, and only then removes it.
+//! - `dispose` erases named targets (`wisp shred`, the boot stick) with the
+//!   same certify-before-remove order.
 //! - `journal` is the write-ahead journal and the run lock; `quarantine` the
 //!   move-then-shred action; `certify` turns shred reports into certificates.
 
 pub mod certify;
+pub mod dispose;
 mod error;
 pub mod execute;
 pub mod journal;
