@@ -385,16 +385,10 @@ fn report(config: &Config, outcomes: Vec<TargetOutcome>) -> anyhow::Result<Outco
             }
             Err(err) => {
                 errors += 1;
-                let mut chain = vec![sanitize(&err.to_string())];
-                let mut source = std::error::Error::source(&err);
-                while let Some(cause) = source {
-                    chain.push(sanitize(&cause.to_string()));
-                    source = cause.source();
-                }
                 eprintln!(
                     "wisp: error: {}: {}",
                     outcome.path.display(),
-                    chain.join(": ")
+                    sanitize(&sweep::dispose::error_chain(&err))
                 );
             }
         }

@@ -371,7 +371,8 @@ impl Run<'_> {
     }
 }
 
-fn error_chain(err: &dyn std::error::Error) -> String {
+/// An error and its causes, one line, as printed.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {

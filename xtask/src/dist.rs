@@ -1,7 +1,7 @@
 //! `cargo xtask dist`: a static binary someone can copy onto any x86_64 Linux
 //! (or into the boot image), with its man page and completions.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context};
@@ -13,25 +13,7 @@ pub const TARGET: &str = "x86_64-unknown-linux-musl";
 /// Builds the distribution and returns the path of the static binary.
 pub fn run() -> anyhow::Result<PathBuf> {
     let root = system::workspace_root();
-    system::ensure_rust_target(TARGET)?;
-    // Bundled C code (SQLite) must be compiled against musl's headers.
-    system::ensure_tools(&[("x86_64-linux-musl-gcc", "musl-tools")])?;
-    system::run(
-        Command::new(env!("CARGO"))
-            .current_dir(&root)
-            .args([
-                "build",
-                "--release",
-                "--locked",
-                "--package",
-                "wisp",
-                "--target",
-                TARGET,
-            ])
-            .env("RUSTFLAGS", "-C target-feature=+crt-static"),
-    )?;
-    let built = root.join("target").join(TARGET).join("release/wisp");
-    check_static(&built)?;
+    let built = build_static(&root, "wisp", "wisp")?;
 
     let version = system::output(Command::new(&built).arg("--version"))
         .with_context(|| format!("the built binary {} does not run", built.display()))?;
@@ -77,6 +59,36 @@ pub fn run() -> anyhow::Result<PathBuf> {
     eprintln!("dist: {} ({version}, static)", archive.display());
     println!("{}", binary.display());
     Ok(binary)
+}
+
+/// Builds `binary` of `package` as a static musl executable and returns its path.
+pub fn build_static(root: &Path, package: &str, binary: &str) -> anyhow::Result<PathBuf> {
+    system::ensure_rust_target(TARGET)?;
+    // Bundled C code (SQLite) must be compiled against musl's headers.
+    system::ensure_tools(&[("x86_64-linux-musl-gcc", "musl-tools")])?;
+    system::run(
+        Command::new(env!("CARGO"))
+            .current_dir(root)
+            .args([
+                "build",
+                "--release",
+                "--locked",
+                "--package",
+                package,
+                "--bin",
+                binary,
+                "--target",
+                TARGET,
+            ])
+            .env("RUSTFLAGS", "-C target-feature=+crt-static"),
+    )?;
+    let built = root
+        .join("target")
+        .join(TARGET)
+        .join("release")
+        .join(binary);
+    check_static(&built)?;
+    Ok(built)
 }
 
 /// A static executable has no PT_INTERP program header (no dynamic loader).

@@ -4,6 +4,8 @@
 mod bench;
 mod corpus;
 mod dist;
+mod image;
+mod image_test;
 mod system;
 mod test;
 
@@ -30,6 +32,23 @@ enum Task {
     /// Build the static x86_64-unknown-linux-musl release binary, its man page and
     /// shell completions into target/dist, and check that the binary runs
     Dist,
+    /// Build the bootable USB wipe stick: a raw GPT disk image to write onto a
+    /// stick (UEFI with or without Secure Boot, and legacy BIOS)
+    Image {
+        /// Where to write the image; its public key is written beside it (.pub)
+        #[arg(long, default_value = "target/image/wisp-usb.img")]
+        out: std::path::PathBuf,
+        /// Extra kernel command line words for the default entry, e.g.
+        /// `wisp.auto=all` or `wisp.target=serial:S1,serial:S2` (unattended)
+        #[arg(long, default_value = "")]
+        append: String,
+        /// Where the front end draws: the screen (default) or the first serial port
+        #[arg(long, value_enum, default_value_t = image::Console::Screen)]
+        console: image::Console,
+    },
+    /// Boot the image in qemu (UEFI Secure Boot and legacy BIOS) with target disks
+    /// on virtio, AHCI and NVMe, unattended, and check the wipes and certificates
+    ImageTest,
     /// Write the labelled inventory corpus the benchmark uses, for a look or a profile
     Corpus {
         /// Folder to write it into (created)
@@ -51,6 +70,24 @@ fn main() -> anyhow::Result<()> {
         Task::Test { cargo_args } => test::run(&cargo_args),
         Task::Dist => dist::run().map(|_| ()),
         Task::Bench { which } => bench::run(which),
+        Task::Image {
+            out,
+            append,
+            console,
+        } => {
+            let out = if out.is_relative() {
+                system::workspace_root().join(out)
+            } else {
+                out
+            };
+            image::run(&image::ImageOptions {
+                out,
+                append,
+                console,
+            })
+            .map(|_| ())
+        }
+        Task::ImageTest => image_test::run(),
         Task::Corpus { dir, files } => {
             let labels = corpus::generate(&dir, files, 20261125)?;
             eprintln!("wrote {} labelled files to {}", labels.len(), dir.display());

@@ -70,6 +70,26 @@ pub fn ensure_tools(tools: &[(&str, &str)]) -> anyhow::Result<()> {
         .filter(|(tool, _)| which(tool).is_none())
         .map(|&(_, package)| package)
         .collect();
+    install(&mut packages)
+}
+
+/// Makes sure each `(file, debian package)` exists, installing missing packages as root.
+pub fn ensure_files(files: &[(&str, &str)]) -> anyhow::Result<()> {
+    let mut packages: Vec<&str> = files
+        .iter()
+        .filter(|(path, _)| !Path::new(path).exists())
+        .map(|&(_, package)| package)
+        .collect();
+    install(&mut packages)?;
+    match files.iter().find(|(path, _)| !Path::new(path).exists()) {
+        Some((path, package)) => {
+            bail!("{path} is missing: install the Debian package {package} (apt-get install {package})")
+        }
+        None => Ok(()),
+    }
+}
+
+fn install(packages: &mut Vec<&str>) -> anyhow::Result<()> {
     packages.sort_unstable();
     packages.dedup();
     if packages.is_empty() {
@@ -85,7 +105,7 @@ pub fn ensure_tools(tools: &[(&str, &str)]) -> anyhow::Result<()> {
     run(Command::new("apt-get").arg("update").arg("-qq"))?;
     run(Command::new("apt-get")
         .args(["install", "-y", "-qq", "--no-install-recommends"])
-        .args(&packages)
+        .args(packages.iter())
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 

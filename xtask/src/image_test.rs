@@ -1,0 +1,450 @@
+//! `cargo xtask image-test`: boots the stick in qemu (software emulation: KVM
+//! does not work on these machines) with target disks on virtio, AHCI and NVMe,
+//! unattended, and checks from the host that every chosen target was wiped, no
+//! other disk was touched, the stick changed only in its certificate
+//! partition, and the stick's ledger verifies and names each drive's serial.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+
+use crate::image::{self, Console, ImageOptions, CERTS_MIB, CERTS_OFFSET_MIB, ESP_OFFSET_MIB};
+use crate::system;
+
+const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd";
+const OVMF_VARS_MS: &str = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd";
+const TARGET_MIB: u64 = 48;
+const BOOT_LIMIT: Duration = Duration::from_secs(600);
+const PLANTED: &[u8] = b"WISP-PLANTED-MARKER";
+
+#[derive(Clone, Copy)]
+enum Firmware {
+    /// OVMF with Secure Boot enforcing and Microsoft's keys enrolled: shim → GRUB → kernel.
+    SecureBootUefi,
+    /// SeaBIOS: syslinux from the protective MBR.
+    LegacyBios,
+}
+
+#[derive(Clone, Copy)]
+enum Bus {
+    Virtio,
+    Ahci,
+    Nvme,
+}
+
+struct Disk {
+    bus: Bus,
+    serial: &'static str,
+    path: PathBuf,
+}
+
+const DISKS: [(Bus, &str); 3] = [
+    (Bus::Virtio, "VIRT0001"),
+    (Bus::Ahci, "SATA0002"),
+    (Bus::Nvme, "NVME0003"),
+];
+
+/// Whether this machine can run the test, or why not (to print when skipping).
+pub fn can_run() -> Result<(), String> {
+    if system::is_root() || system::which("qemu-system-x86_64").is_some() {
+        Ok(())
+    } else {
+        Err("qemu-system-x86_64 is not installed and installing it needs root".into())
+    }
+}
+
+pub fn run() -> anyhow::Result<()> {
+    ensure_qemu()?;
+    system::ensure_tools(&[("fsck.vfat", "dosfstools"), ("mcopy", "mtools")])?;
+    system::ensure_files(&[(OVMF_CODE, "ovmf"), (OVMF_VARS_MS, "ovmf")])?;
+    let root = system::workspace_root();
+    let work = root.join("target/image-test");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    let built = image::run(&ImageOptions {
+        out: work.join("stick.img"),
+        append: "wisp.auto=all".into(),
+        console: Console::Serial,
+    })?;
+    let wisp = crate::dist::build_static(&root, "wisp", "wisp")?;
+    let stick = built.image;
+
+    // 1. Secure Boot, every drive.
+    let disks = make_disks(&work.join("uefi"))?;
+    let before = std::fs::read(&stick)?;
+    let log = work.join("uefi/console.log");
+    boot(
+        Firmware::SecureBootUefi,
+        &stick,
+        &disks,
+        &work.join("uefi"),
+        &log,
+    )?;
+    for disk in &disks {
+        check_wiped(disk)?;
+    }
+    check_stick(&before, &stick)?;
+    let serials: Vec<&str> = disks.iter().map(|d| d.serial).collect();
+    check_ledger(
+        &wisp,
+        &stick,
+        &built.public_key,
+        &work.join("uefi"),
+        &serials,
+        3,
+    )?;
+    eprintln!(
+        "image-test: UEFI Secure Boot: all {} targets wiped and certified",
+        disks.len()
+    );
+
+    // 2. Legacy BIOS, one drive chosen by serial; the others must stay as they were.
+    let chosen = "NVME0003";
+    set_syslinux_append(&stick, &work, &format!("wisp.target=serial:{chosen}"))?;
+    let disks = make_disks(&work.join("bios"))?;
+    let untouched: Vec<(String, Vec<u8>)> = disks
+        .iter()
+        .filter(|d| d.serial != chosen)
+        .map(|d| Ok((d.serial.to_string(), std::fs::read(&d.path)?)))
+        .collect::<std::io::Result<_>>()?;
+    let before = std::fs::read(&stick)?;
+    let log = work.join("bios/console.log");
+    boot(
+        Firmware::LegacyBios,
+        &stick,
+        &disks,
+        &work.join("bios"),
+        &log,
+    )?;
+    for disk in &disks {
+        if disk.serial == chosen {
+            check_wiped(disk)?;
+        } else {
+            let original = &untouched
+                .iter()
+                .find(|(s, _)| s == disk.serial)
+                .expect("kept")
+                .1;
+            if &std::fs::read(&disk.path)? != original {
+                bail!(
+                    "{} ({}) was not chosen but changed",
+                    disk.serial,
+                    disk.path.display()
+                );
+            }
+        }
+    }
+    check_stick(&before, &stick)?;
+    check_ledger(
+        &wisp,
+        &stick,
+        &built.public_key,
+        &work.join("bios"),
+        &[chosen],
+        4,
+    )?;
+    eprintln!(
+        "image-test: legacy BIOS: only {chosen} wiped, certificate appended to the same ledger"
+    );
+    eprintln!("image-test: passed");
+    Ok(())
+}
+
+/// Installs qemu. Debian's qemu-system-x86 breaks a newer backported
+/// qemu-utils (some machines have one preinstalled), so qemu-utils is pinned to
+/// the same version, downgrading it if need be.
+fn ensure_qemu() -> anyhow::Result<()> {
+    if system::which("qemu-system-x86_64").is_some() || !system::is_root() {
+        return Ok(());
+    }
+    system::run(Command::new("apt-get").args(["update", "-qq"]))?;
+    let policy = system::output(Command::new("apt-cache").args(["policy", "qemu-system-x86"]))?;
+    let version = policy
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Candidate: "))
+        .filter(|v| *v != "(none)")
+        .context("apt has no qemu-system-x86 to install")?
+        .to_string();
+    system::run(
+        Command::new("apt-get")
+            .args([
+                "install",
+                "-y",
+                "-qq",
+                "--no-install-recommends",
+                "--allow-downgrades",
+            ])
+            .arg(format!("qemu-system-x86={version}"))
+            .arg(format!("qemu-utils={version}"))
+            .args(["ovmf", "seabios"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+}
+
+/// Target disks with a marker in every 4 KiB block, so any block left unwritten shows.
+fn make_disks(dir: &Path) -> anyhow::Result<Vec<Disk>> {
+    std::fs::create_dir_all(dir)?;
+    let mut disks = Vec::new();
+    for (bus, serial) in DISKS {
+        let path = dir.join(format!("{serial}.img"));
+        let mut block = vec![0u8; 4096];
+        let mut bytes = Vec::with_capacity((TARGET_MIB << 20) as usize);
+        for index in 0..(TARGET_MIB << 20) / 4096 {
+            let text = format!(
+                "{} {serial} block {index} ",
+                String::from_utf8_lossy(PLANTED)
+            );
+            for (i, byte) in block.iter_mut().enumerate() {
+                *byte = text.as_bytes()[i % text.len()];
+            }
+            bytes.extend_from_slice(&block);
+        }
+        std::fs::write(&path, &bytes)?;
+        disks.push(Disk { bus, serial, path });
+    }
+    Ok(disks)
+}
+
+fn boot(
+    firmware: Firmware,
+    stick: &Path,
+    disks: &[Disk],
+    dir: &Path,
+    log: &Path,
+) -> anyhow::Result<()> {
+    let mut qemu = Command::new("qemu-system-x86_64");
+    qemu.args([
+        "-accel", "tcg", "-m", "1024", "-smp", "2", "-display", "none", "-monitor", "none",
+    ])
+    .args(["-no-reboot", "-nic", "none"])
+    .arg("-serial")
+    .arg(format!("file:{}", log.display()));
+    match firmware {
+        Firmware::SecureBootUefi => {
+            let vars = dir.join("OVMF_VARS.fd");
+            std::fs::copy(OVMF_VARS_MS, &vars)?;
+            qemu.args([
+                "-machine",
+                "q35,smm=on",
+                "-global",
+                "driver=cfi.pflash01,property=secure,value=on",
+            ])
+            .arg("-drive")
+            .arg(format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}"))
+            .arg("-drive")
+            .arg(format!("if=pflash,format=raw,file={}", vars.display()));
+        }
+        Firmware::LegacyBios => {
+            qemu.args(["-machine", "q35"]);
+        }
+    }
+    qemu.args(["-device", "qemu-xhci,id=xhci"])
+        .arg("-drive")
+        .arg(format!(
+            "file={},format=raw,if=none,id=stick",
+            stick.display()
+        ))
+        .args([
+            "-device",
+            "usb-storage,bus=xhci.0,drive=stick,bootindex=0,serial=WISPSTICK",
+        ]);
+    for (index, disk) in disks.iter().enumerate() {
+        let id = format!("t{index}");
+        qemu.arg("-drive").arg(format!(
+            "file={},format=raw,if=none,id={id},cache=unsafe",
+            disk.path.display()
+        ));
+        let device = match disk.bus {
+            Bus::Virtio => format!("virtio-blk-pci,drive={id},serial={}", disk.serial),
+            Bus::Ahci => format!("ide-hd,drive={id},bus=ide.{index},serial={}", disk.serial),
+            Bus::Nvme => format!("nvme,drive={id},serial={}", disk.serial),
+        };
+        qemu.arg("-device").arg(device);
+    }
+    eprintln!(
+        "image-test: booting ({}), console in {}",
+        match firmware {
+            Firmware::SecureBootUefi => "UEFI, Secure Boot",
+            Firmware::LegacyBios => "legacy BIOS",
+        },
+        log.display()
+    );
+    let started = Instant::now();
+    let mut child = qemu
+        .stdin(Stdio::null())
+        .spawn()
+        .context("cannot start qemu-system-x86_64")?;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if started.elapsed() > BOOT_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!(
+                "the guest did not power off within {BOOT_LIMIT:?}; console:\n{}",
+                tail(log)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    eprintln!(
+        "image-test: guest powered off after {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let console = read_log(log);
+    if !status.success() {
+        bail!("qemu exited with {status}; console:\n{}", tail(log));
+    }
+    if !console.contains("all drives erased and certified") {
+        bail!("the guest did not report success; console:\n{}", tail(log));
+    }
+    Ok(())
+}
+
+/// The console log; firmware and GRUB write bytes that are not UTF-8.
+fn read_log(log: &Path) -> String {
+    String::from_utf8_lossy(&std::fs::read(log).unwrap_or_default()).into_owned()
+}
+
+fn tail(log: &Path) -> String {
+    let text = read_log(log);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(60)..].join("\n")
+}
+
+fn check_wiped(disk: &Disk) -> anyhow::Result<()> {
+    let bytes = std::fs::read(&disk.path)?;
+    if let Some(at) = memfind(&bytes, PLANTED) {
+        bail!(
+            "{} ({}): a planted marker survived at byte {at}",
+            disk.serial,
+            disk.path.display()
+        );
+    }
+    if bytes.len() as u64 != TARGET_MIB << 20 {
+        bail!("{}: size changed", disk.serial);
+    }
+    Ok(())
+}
+
+fn memfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Everything outside the certificate partition is as it was before the boot.
+fn check_stick(before: &[u8], stick: &Path) -> anyhow::Result<()> {
+    let after = std::fs::read(stick)?;
+    if after.len() != before.len() {
+        bail!("the stick image changed size");
+    }
+    let (start, end) = (
+        (CERTS_OFFSET_MIB << 20) as usize,
+        ((CERTS_OFFSET_MIB + CERTS_MIB) << 20) as usize,
+    );
+    for (name, range) in [
+        ("the GPT and the ESP", 0..start),
+        ("the backup GPT", end..after.len()),
+    ] {
+        if after[range.clone()] != before[range.clone()] {
+            let at = range
+                .clone()
+                .find(|&i| after[i] != before[i])
+                .unwrap_or(range.start);
+            bail!("{name} on the stick changed (first at byte {at})");
+        }
+    }
+    let _ = ESP_OFFSET_MIB;
+    Ok(())
+}
+
+/// The certificate partition is a clean FAT, its ledger verifies with the
+/// public key kept at build time, and it has `expected` certificates naming `serials`.
+fn check_ledger(
+    wisp: &Path,
+    stick: &Path,
+    public_key: &Path,
+    dir: &Path,
+    serials: &[&str],
+    expected: usize,
+) -> anyhow::Result<()> {
+    let partition = dir.join("certs.fat");
+    {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = std::fs::File::open(stick)?;
+        file.seek(SeekFrom::Start(CERTS_OFFSET_MIB << 20))?;
+        let mut bytes = vec![0u8; (CERTS_MIB << 20) as usize];
+        file.read_exact(&mut bytes)?;
+        std::fs::write(&partition, bytes)?;
+    }
+    system::run(Command::new("fsck.vfat").arg("-n").arg(&partition))?;
+    let copy = dir.join("from-stick");
+    let _ = std::fs::remove_dir_all(&copy);
+    std::fs::create_dir_all(&copy)?;
+    system::run(
+        Command::new("mcopy")
+            .env("MTOOLS_SKIP_CHECK", "1")
+            .args(["-s", "-n", "-i"])
+            .arg(&partition)
+            .args(["::/ledger", "::/exports", "::/last-run.txt"])
+            .arg(&copy),
+    )?;
+    let ledger = copy.join("ledger");
+    system::run(
+        Command::new(wisp)
+            .args(["certs", "verify", "--ledger"])
+            .arg(&ledger)
+            .arg("--pubkey")
+            .arg(public_key),
+    )?;
+    let listing = system::output(
+        Command::new(wisp)
+            .args(["certs", "list", "--json", "--ledger"])
+            .arg(&ledger),
+    )?;
+    let count = listing.lines().filter(|l| !l.trim().is_empty()).count();
+    if count != expected {
+        bail!("the stick's ledger holds {count} certificate(s), expected {expected}:\n{listing}");
+    }
+    let csv = std::fs::read_to_string(copy.join("exports/certificates.csv"))?;
+    for serial in serials {
+        if !listing.contains(serial) || !csv.contains(serial) {
+            bail!("no certificate names serial {serial}:\n{listing}");
+        }
+    }
+    Ok(())
+}
+
+/// Points the legacy-BIOS boot entry at other kernel arguments, in place, through mtools.
+fn set_syslinux_append(stick: &Path, work: &Path, append: &str) -> anyhow::Result<()> {
+    let image_arg = format!("{}@@{}M", stick.display(), ESP_OFFSET_MIB);
+    let current = system::output(Command::new("mtype").env("MTOOLS_SKIP_CHECK", "1").args([
+        "-i",
+        &image_arg,
+        "::/syslinux/syslinux.cfg",
+    ]))?;
+    let changed: String = current
+        .lines()
+        .map(|line| match line.trim_start().strip_prefix("APPEND ") {
+            Some(words) => {
+                let kept: Vec<&str> = words
+                    .split_whitespace()
+                    .filter(|w| !w.starts_with("wisp."))
+                    .collect();
+                format!("  APPEND {} {append}\n", kept.join(" "))
+            }
+            None => format!("{line}\n"),
+        })
+        .collect();
+    let file = work.join("syslinux.cfg");
+    std::fs::write(&file, changed)?;
+    system::run(
+        Command::new("mcopy")
+            .env("MTOOLS_SKIP_CHECK", "1")
+            .args(["-o", "-i", &image_arg])
+            .arg(&file)
+            .arg("::/syslinux/syslinux.cfg"),
+    )
+}
