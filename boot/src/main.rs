@@ -36,11 +36,11 @@ fn main() {
         Ok(Ok(linger)) => linger,
         Ok(Err(message)) => {
             say(&format!("wisp: error: {message}"));
-            Linger::Interactive
+            Linger::ForReading
         }
         Err(_) => {
             say("wisp: internal error (a panic); nothing more will be written");
-            Linger::Interactive
+            Linger::ForReading
         }
     };
     finish(linger);
@@ -49,17 +49,17 @@ fn main() {
 /// What to do before powering off.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Linger {
-    /// Nobody is watching: power off at once.
-    Unattended,
-    /// Someone may be reading the screen: give them time.
-    Interactive,
+    /// Nobody is watching, or the operator asked to power off: at once.
+    No,
+    /// An error is on the screen: give the operator time to read it.
+    ForReading,
 }
 
 fn finish(linger: Linger) -> ! {
     nix::unistd::sync();
     let _ = nix::mount::umount2(STICK_MOUNT, nix::mount::MntFlags::empty());
     nix::unistd::sync();
-    if linger == Linger::Interactive && !unattended_cmdline() {
+    if linger == Linger::ForReading && !unattended_cmdline() {
         say("powering off in 60 seconds (press Enter to power off now)");
         wait_for_enter(Duration::from_secs(60));
     }
@@ -173,7 +173,7 @@ fn run() -> Result<Linger, String> {
         }
         Mode::Interactive => {
             tui::run(choice, &drives, &stick, &ledger, &config, &STOP)?;
-            Ok(Linger::Interactive)
+            Ok(Linger::No)
         }
     }
 }
@@ -203,20 +203,23 @@ fn unattended(
     for line in &lines {
         say(line);
     }
-    record_run(stick, ledger, &lines);
+    for note in record_run(stick, ledger, &lines) {
+        say(&note);
+    }
     if session::all_erased(&outcomes) {
         say("wisp: all drives erased and certified");
     } else {
         say("wisp: some drives were NOT erased; see above");
     }
-    Ok(Linger::Unattended)
+    Ok(Linger::No)
 }
 
-/// Writes the exports and `last-run.txt` on the stick; a failure here is shown
-/// but does not undo anything (the ledger is already durable).
-pub(crate) fn record_run(stick: &Stick, ledger: &Ledger, lines: &[String]) {
+/// Writes the exports and `last-run.txt` on the stick and says what it wrote;
+/// a failure here is reported but undoes nothing (the ledger is already durable).
+pub(crate) fn record_run(stick: &Stick, ledger: &Ledger, lines: &[String]) -> Vec<String> {
+    let mut notes = Vec::new();
     match session::write_exports(ledger, &stick.mountpoint.join("exports")) {
-        Ok(paths) => say(&format!(
+        Ok(paths) => notes.push(format!(
             "certificates exported to {}",
             paths
                 .iter()
@@ -224,15 +227,16 @@ pub(crate) fn record_run(stick: &Stick, ledger: &Ledger, lines: &[String]) {
                 .collect::<Vec<_>>()
                 .join(", ")
         )),
-        Err(err) => say(&format!("cannot write exports: {err}")),
+        Err(err) => notes.push(format!("cannot write exports: {err}")),
     }
     let text: String = lines.iter().map(|l| format!("{l}\r\n")).collect();
     let path = stick.mountpoint.join("last-run.txt");
     if let Err(err) =
         std::fs::write(&path, text).and_then(|()| std::fs::File::open(&path)?.sync_all())
     {
-        say(&format!("cannot write {}: {err}", path.display()));
+        notes.push(format!("cannot write {}: {err}", path.display()));
     }
+    notes
 }
 
 /// Points stdin, stdout and stderr at /dev/console: the kernel opened it before

@@ -54,7 +54,7 @@ pub fn describe(drive: &Drive) -> String {
 fn status_text(drive: &Drive) -> String {
     match &drive.status {
         DriveStatus::Available(_) => String::new(),
-        DriveStatus::BootStick => "this boot stick: protected".into(),
+        DriveStatus::BootStick => "boot stick (protected)".into(),
         DriveStatus::Refused(why) => format!("not wipeable: {why}"),
     }
 }
@@ -174,8 +174,8 @@ pub fn run(
             }
             worker.join().expect("the wipe thread does not panic")
         });
-        let lines = session::summary_lines(&outcomes, drives);
-        crate::record_run(stick, ledger, &lines);
+        let mut lines = session::summary_lines(&outcomes, drives);
+        lines.extend(crate::record_run(stick, ledger, &lines));
         loop {
             term.draw(|frame| draw_done(frame, frame.area(), &lines, stick))
                 .map_err(|e| e.to_string())?;
@@ -249,12 +249,12 @@ fn draw_select(
         Constraint::Length(8),
         Constraint::Length(10),
         Constraint::Length(6),
-        Constraint::Length(20),
-        Constraint::Length(20),
+        Constraint::Length(16),
+        Constraint::Length(16),
         Constraint::Min(10),
     ];
     let title = format!(
-        " wisp: choose drives to ERASE — method {}, verification {} ",
+        " wisp: choose drives to ERASE - method {}, verification {} ",
         choice.method.name(),
         choice.verify.name()
     );
@@ -362,7 +362,7 @@ fn draw_done(frame: &mut ratatui::Frame, area: Rect, lines: &[String], stick: &S
         "Certificates are on the stick's {} partition: ledger/ (verify with `wisp certs verify`) and exports/ (PDF, CSV, JSON).",
         boot::CERTS_LABEL
     )));
-    text.push(Line::from(format!("Stick image {}.", stick.image_id)));
+    text.push(Line::from(format!("This stick: {}.", stick.image_id)));
     text.push(Line::from("Press Enter to power off."));
     frame.render_widget(
         Paragraph::new(text)

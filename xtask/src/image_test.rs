@@ -15,6 +15,8 @@ use crate::system;
 
 const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd";
 const OVMF_VARS_MS: &str = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd";
+const OVMF_CODE_PLAIN: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+const OVMF_VARS_PLAIN: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
 const TARGET_MIB: u64 = 48;
 const BOOT_LIMIT: Duration = Duration::from_secs(600);
 const PLANTED: &[u8] = b"WISP-PLANTED-MARKER";
@@ -23,6 +25,8 @@ const PLANTED: &[u8] = b"WISP-PLANTED-MARKER";
 enum Firmware {
     /// OVMF with Secure Boot enforcing and Microsoft's keys enrolled: shim → GRUB → kernel.
     SecureBootUefi,
+    /// OVMF without Secure Boot: shim and GRUB all the same.
+    Uefi,
     /// SeaBIOS: syslinux from the protective MBR.
     LegacyBios,
 }
@@ -58,7 +62,12 @@ pub fn can_run() -> Result<(), String> {
 pub fn run() -> anyhow::Result<()> {
     ensure_qemu()?;
     system::ensure_tools(&[("fsck.vfat", "dosfstools"), ("mcopy", "mtools")])?;
-    system::ensure_files(&[(OVMF_CODE, "ovmf"), (OVMF_VARS_MS, "ovmf")])?;
+    system::ensure_files(&[
+        (OVMF_CODE, "ovmf"),
+        (OVMF_VARS_MS, "ovmf"),
+        (OVMF_CODE_PLAIN, "ovmf"),
+        (OVMF_VARS_PLAIN, "ovmf"),
+    ])?;
     let root = system::workspace_root();
     let work = root.join("target/image-test");
     let _ = std::fs::remove_dir_all(&work);
@@ -81,6 +90,7 @@ pub fn run() -> anyhow::Result<()> {
         &disks,
         &work.join("uefi"),
         &log,
+        &[],
     )?;
     for disk in &disks {
         check_wiped(disk)?;
@@ -102,7 +112,7 @@ pub fn run() -> anyhow::Result<()> {
 
     // 2. Legacy BIOS, one drive chosen by serial; the others must stay as they were.
     let chosen = "NVME0003";
-    set_syslinux_append(&stick, &work, &format!("wisp.target=serial:{chosen}"))?;
+    set_boot_args(&stick, &work, &format!("wisp.target=serial:{chosen}"))?;
     let disks = make_disks(&work.join("bios"))?;
     let untouched: Vec<(String, Vec<u8>)> = disks
         .iter()
@@ -117,6 +127,7 @@ pub fn run() -> anyhow::Result<()> {
         &disks,
         &work.join("bios"),
         &log,
+        &[],
     )?;
     for disk in &disks {
         if disk.serial == chosen {
@@ -148,6 +159,38 @@ pub fn run() -> anyhow::Result<()> {
     eprintln!(
         "image-test: legacy BIOS: only {chosen} wiped, certificate appended to the same ledger"
     );
+
+    // 3. UEFI without Secure Boot, an operator choosing every drive on the console.
+    set_boot_args(&stick, &work, "")?;
+    let disks = make_disks(&work.join("interactive"))?;
+    let before = std::fs::read(&stick)?;
+    let log = work.join("interactive/console.log");
+    boot(
+        Firmware::Uefi,
+        &stick,
+        &disks,
+        &work.join("interactive"),
+        &log,
+        &[
+            // Keys queue up: select all, then Enter to the confirmation.
+            ("choose drives to ERASE", "a\r"),
+            ("Type ERASE and press Enter", "ERASE\r"),
+            ("Press Enter to power off", "\r"),
+        ],
+    )?;
+    for disk in &disks {
+        check_wiped(disk)?;
+    }
+    check_stick(&before, &stick)?;
+    check_ledger(
+        &wisp,
+        &stick,
+        &built.public_key,
+        &work.join("interactive"),
+        &serials,
+        7,
+    )?;
+    eprintln!("image-test: UEFI, console front end: all targets chosen, wiped and certified");
     eprintln!("image-test: passed");
     Ok(())
 }
@@ -207,20 +250,53 @@ fn make_disks(dir: &Path) -> anyhow::Result<Vec<Disk>> {
     Ok(disks)
 }
 
+/// An operator at the serial console: when the console shows `.0`, type `.1`.
+/// What is shown is compared without whitespace: a terminal UI places its
+/// words with cursor movements, not spaces.
+type Script<'a> = &'a [(&'a str, &'a str)];
+
+fn squeeze(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// The printable text of terminal output: escape sequences and whitespace removed.
+fn screen_text(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                // Parameters, then one final byte in @..~.
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            } else {
+                chars.next();
+            }
+        } else if !c.is_whitespace() && !c.is_control() {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn boot(
     firmware: Firmware,
     stick: &Path,
     disks: &[Disk],
     dir: &Path,
     log: &Path,
+    operator: Script,
 ) -> anyhow::Result<()> {
     let mut qemu = Command::new("qemu-system-x86_64");
     qemu.args([
         "-accel", "tcg", "-m", "1024", "-smp", "2", "-display", "none", "-monitor", "none",
     ])
-    .args(["-no-reboot", "-nic", "none"])
-    .arg("-serial")
-    .arg(format!("file:{}", log.display()));
+    .args(["-no-reboot", "-nic", "none", "-serial", "stdio"]);
     match firmware {
         Firmware::SecureBootUefi => {
             let vars = dir.join("OVMF_VARS.fd");
@@ -235,6 +311,17 @@ fn boot(
             .arg(format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}"))
             .arg("-drive")
             .arg(format!("if=pflash,format=raw,file={}", vars.display()));
+        }
+        Firmware::Uefi => {
+            let vars = dir.join("OVMF_VARS.fd");
+            std::fs::copy(OVMF_VARS_PLAIN, &vars)?;
+            qemu.args(["-machine", "q35"])
+                .arg("-drive")
+                .arg(format!(
+                    "if=pflash,format=raw,readonly=on,file={OVMF_CODE_PLAIN}"
+                ))
+                .arg("-drive")
+                .arg(format!("if=pflash,format=raw,file={}", vars.display()));
         }
         Firmware::LegacyBios => {
             qemu.args(["-machine", "q35"]);
@@ -267,18 +354,54 @@ fn boot(
         "image-test: booting ({}), console in {}",
         match firmware {
             Firmware::SecureBootUefi => "UEFI, Secure Boot",
+            Firmware::Uefi => "UEFI without Secure Boot",
             Firmware::LegacyBios => "legacy BIOS",
         },
         log.display()
     );
     let started = Instant::now();
     let mut child = qemu
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
         .spawn()
         .context("cannot start qemu-system-x86_64")?;
+    let console = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let reader = {
+        let (console, mut stdout) = (console.clone(), child.stdout.take().expect("piped"));
+        let mut file = std::fs::File::create(log)?;
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = stdout.read(&mut buf) {
+                let _ = file.write_all(&buf[..n]);
+                console
+                    .lock()
+                    .expect("not poisoned")
+                    .extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let mut keyboard = child.stdin.take().expect("piped");
+    let mut steps = operator.iter();
+    let mut step = steps.next();
+    let mut seen_until = 0;
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break status;
+        }
+        if let Some((wait_for, keys)) = step {
+            let shown = console.lock().expect("not poisoned").clone();
+            if screen_text(&shown[seen_until..]).contains(&squeeze(wait_for)) {
+                use std::io::Write;
+                seen_until = shown.len();
+                // Keys one at a time, as typed: a burst can outrun a serial line's FIFO.
+                for key in keys.as_bytes() {
+                    keyboard.write_all(&[*key])?;
+                    keyboard.flush()?;
+                    std::thread::sleep(Duration::from_millis(150));
+                }
+                step = steps.next();
+            }
         }
         if started.elapsed() > BOOT_LIMIT {
             let _ = child.kill();
@@ -290,15 +413,22 @@ fn boot(
         }
         std::thread::sleep(Duration::from_millis(200));
     };
+    let _ = reader.join();
     eprintln!(
         "image-test: guest powered off after {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    if let Some((wait_for, _)) = step {
+        bail!(
+            "the console never showed {wait_for:?}; console:\n{}",
+            tail(log)
+        );
+    }
     let console = read_log(log);
     if !status.success() {
         bail!("qemu exited with {status}; console:\n{}", tail(log));
     }
-    if !console.contains("all drives erased and certified") {
+    if operator.is_empty() && !console.contains("all drives erased and certified") {
         bail!("the guest did not report success; console:\n{}", tail(log));
     }
     Ok(())
@@ -417,34 +547,50 @@ fn check_ledger(
     Ok(())
 }
 
-/// Points the legacy-BIOS boot entry at other kernel arguments, in place, through mtools.
-fn set_syslinux_append(stick: &Path, work: &Path, append: &str) -> anyhow::Result<()> {
+/// Gives every boot entry (GRUB's and syslinux's) other `wisp.*` kernel
+/// arguments, in place, through mtools.
+fn set_boot_args(stick: &Path, work: &Path, wisp_args: &str) -> anyhow::Result<()> {
     let image_arg = format!("{}@@{}M", stick.display(), ESP_OFFSET_MIB);
-    let current = system::output(Command::new("mtype").env("MTOOLS_SKIP_CHECK", "1").args([
-        "-i",
-        &image_arg,
-        "::/syslinux/syslinux.cfg",
-    ]))?;
-    let changed: String = current
-        .lines()
-        .map(|line| match line.trim_start().strip_prefix("APPEND ") {
-            Some(words) => {
-                let kept: Vec<&str> = words
-                    .split_whitespace()
-                    .filter(|w| !w.starts_with("wisp."))
-                    .collect();
-                format!("  APPEND {} {append}\n", kept.join(" "))
-            }
-            None => format!("{line}\n"),
-        })
-        .collect();
-    let file = work.join("syslinux.cfg");
-    std::fs::write(&file, changed)?;
-    system::run(
-        Command::new("mcopy")
-            .env("MTOOLS_SKIP_CHECK", "1")
-            .args(["-o", "-i", &image_arg])
-            .arg(&file)
-            .arg("::/syslinux/syslinux.cfg"),
-    )
+    let mtools = |tool: &str| {
+        let mut command = Command::new(tool);
+        command.env("MTOOLS_SKIP_CHECK", "1");
+        command
+    };
+    for file in [
+        "/syslinux/syslinux.cfg",
+        "/EFI/BOOT/grub.cfg",
+        "/EFI/debian/grub.cfg",
+    ] {
+        let current =
+            system::output(mtools("mtype").args(["-i", &image_arg, &format!("::{file}")]))?;
+        let changed: String = current
+            .lines()
+            .map(|line| {
+                let trimmed = line.trim_start();
+                match ["APPEND ", "linux "]
+                    .iter()
+                    .find(|p| trimmed.starts_with(*p))
+                {
+                    Some(prefix) => {
+                        let indent = &line[..line.len() - trimmed.len()];
+                        let kept: Vec<&str> = trimmed[prefix.len()..]
+                            .split_whitespace()
+                            .filter(|w| !w.starts_with("wisp."))
+                            .collect();
+                        format!("{indent}{prefix}{} {wisp_args}\n", kept.join(" "))
+                    }
+                    None => format!("{line}\n"),
+                }
+            })
+            .collect();
+        let local = work.join("boot-entry.cfg");
+        std::fs::write(&local, changed)?;
+        system::run(
+            mtools("mcopy")
+                .args(["-o", "-i", &image_arg])
+                .arg(&local)
+                .arg(format!("::{file}")),
+        )?;
+    }
+    Ok(())
 }
