@@ -49,10 +49,12 @@ impl Drive {
 pub fn drives(devices: &[BlockDevice], stick: &Stick) -> Vec<Drive> {
     devices
         .iter()
-        .filter(|d| !d.read_only)
         .map(|device| {
             let status = if device.name == stick.disk {
                 DriveStatus::BootStick
+            } else if device.read_only {
+                // Shown rather than hidden: the operator should see why a drive is not offered.
+                DriveStatus::Refused("it is read-only (write-protected)".into())
             } else {
                 match target::resolve(&device.path, devices)
                     .and_then(|t| target::check_safe(&t, Force::No).map(|()| t))
@@ -317,5 +319,111 @@ pub fn human_bytes(bytes: u64) -> String {
         format!("{bytes} B")
     } else {
         format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shred::target::DeviceTarget;
+    use shred::{DevNum, Transport};
+
+    fn device(name: &str, serial: &str) -> BlockDevice {
+        BlockDevice {
+            name: name.into(),
+            path: PathBuf::from(format!("/dev/{name}")),
+            devnum: DevNum { major: 8, minor: 0 },
+            vendor: None,
+            model: Some("Disk".into()),
+            serial: Some(serial.into()),
+            wwn: None,
+            size_bytes: 1 << 30,
+            logical_sector_size: 512,
+            physical_sector_size: 4096,
+            rotational: false,
+            removable: false,
+            read_only: false,
+            transport: Transport::Nvme,
+            backing_file: None,
+            partitions: Vec::new(),
+            holders: Vec::new(),
+            usage: Vec::new(),
+        }
+    }
+
+    fn available(name: &str, serial: &str) -> Drive {
+        let device = device(name, serial);
+        Drive {
+            status: DriveStatus::Available(Box::new(Target::Device(Box::new(DeviceTarget {
+                path: device.path.clone(),
+                disk: device.clone(),
+                partition: None,
+                size_bytes: device.size_bytes,
+                block: 4096,
+                usage: Vec::new(),
+            })))),
+            device,
+        }
+    }
+
+    fn drives() -> Vec<Drive> {
+        vec![
+            available("nvme0n1", "N1"),
+            Drive {
+                device: device("sda", "STICK"),
+                status: DriveStatus::BootStick,
+            },
+            Drive {
+                device: device("sdb", "BUSY"),
+                status: DriveStatus::Refused("it is mounted at /mnt".into()),
+            },
+            available("vda", "V1"),
+        ]
+    }
+
+    fn paths(targets: &[Target]) -> Vec<String> {
+        targets
+            .iter()
+            .map(|t| t.path().display().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn all_means_every_wipeable_drive_never_the_stick() {
+        let chosen = select(&drives(), &Selection::All).unwrap();
+        assert_eq!(paths(&chosen), ["/dev/nvme0n1", "/dev/vda"]);
+    }
+
+    #[test]
+    fn serials_choose_exactly_those_drives() {
+        let chosen = select(&drives(), &Selection::Serials(vec!["V1".into()])).unwrap();
+        assert_eq!(paths(&chosen), ["/dev/vda"]);
+    }
+
+    #[test]
+    fn a_serial_that_cannot_be_wiped_fails_the_whole_run() {
+        let ask = |serials: &[&str]| {
+            select(
+                &drives(),
+                &Selection::Serials(serials.iter().map(|s| s.to_string()).collect()),
+            )
+        };
+        assert!(matches!(ask(&["N1", "GONE"]), Err(SelectError::Missing(s)) if s == "GONE"));
+        let stick = ask(&["STICK"]).unwrap_err().to_string();
+        assert!(stick.contains("boot stick"), "{stick}");
+        let busy = ask(&["N1", "BUSY"]).unwrap_err().to_string();
+        assert!(busy.contains("mounted at /mnt"), "{busy}");
+    }
+
+    #[test]
+    fn nothing_to_wipe_is_an_error() {
+        let only_stick = vec![Drive {
+            device: device("sda", "STICK"),
+            status: DriveStatus::BootStick,
+        }];
+        assert!(matches!(
+            select(&only_stick, &Selection::All),
+            Err(SelectError::Nothing)
+        ));
     }
 }
