@@ -121,12 +121,22 @@ pub fn select(drives: &[Drive], selection: &Selection) -> Result<Vec<Target>, Se
 }
 
 /// Per-drive progress, shared between the wiping threads and the display.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Slot {
     pub name: PathBuf,
-    pub phase: Mutex<String>,
+    /// The current phase's label and when it began.
+    pub phase: Mutex<(String, std::time::Instant)>,
     pub done: AtomicU64,
     pub total: AtomicU64,
+}
+
+impl Slot {
+    /// Bytes per second in the current phase, once it has run long enough to tell.
+    pub fn rate(&self) -> Option<f64> {
+        let elapsed = self.phase.lock().expect("not poisoned").1.elapsed();
+        (elapsed.as_millis() >= 500)
+            .then(|| self.done.load(Ordering::Relaxed) as f64 / elapsed.as_secs_f64())
+    }
 }
 
 /// All drives' progress; the display reads it while the wipe runs.
@@ -145,7 +155,8 @@ impl shred::engine::Progress for SlotProgress {
 
 impl WipeProgress for SlotProgress {
     fn phase(&self, label: &str, bytes: u64) {
-        *self.0.phase.lock().expect("not poisoned") = label.to_string();
+        *self.0.phase.lock().expect("not poisoned") =
+            (label.to_string(), std::time::Instant::now());
         self.0.total.store(bytes, Ordering::Relaxed);
         self.0.done.store(0, Ordering::Relaxed);
     }
@@ -153,7 +164,7 @@ impl WipeProgress for SlotProgress {
 
 impl Drop for SlotProgress {
     fn drop(&mut self) {
-        *self.0.phase.lock().expect("not poisoned") = "done".into();
+        self.0.phase.lock().expect("not poisoned").0 = "done".into();
     }
 }
 
@@ -161,7 +172,7 @@ impl Watcher for Board {
     fn watch(&self, name: &Path, bytes: u64, _: Scope) -> Box<dyn WipeProgress + '_> {
         let slot = Arc::new(Slot {
             name: name.to_path_buf(),
-            phase: Mutex::new("starting".into()),
+            phase: Mutex::new(("starting".into(), std::time::Instant::now())),
             done: AtomicU64::new(0),
             total: AtomicU64::new(bytes),
         });

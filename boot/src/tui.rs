@@ -325,8 +325,16 @@ fn draw_progress(
     for (slot, &place) in slots.iter().zip(areas.iter()) {
         let done = slot.done.load(Ordering::Relaxed);
         let total = slot.total.load(Ordering::Relaxed).max(1);
-        let phase = slot.phase.lock().expect("not poisoned").clone();
+        let phase = slot.phase.lock().expect("not poisoned").0.clone();
         let ratio = (done as f64 / total as f64).clamp(0.0, 1.0);
+        let speed = match slot.rate() {
+            Some(rate) if rate > 0.0 && phase != "done" => format!(
+                "  {}/s  {:.0} s left",
+                session::human_bytes(rate as u64),
+                total.saturating_sub(done) as f64 / rate
+            ),
+            _ => String::new(),
+        };
         frame.render_widget(
             Gauge::default()
                 .block(Block::default().borders(Borders::ALL).title(format!(
@@ -336,7 +344,7 @@ fn draw_progress(
                 )))
                 .ratio(ratio)
                 .label(format!(
-                    "{:.1}%  {} of {}",
+                    "{:.1}%  {} of {}{speed}",
                     ratio * 100.0,
                     session::human_bytes(done),
                     session::human_bytes(total)
