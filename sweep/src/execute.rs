@@ -21,6 +21,7 @@ use shred::target::{self, Expected, Force, Opened};
 use shred::wipe::{self, ShredReport, VerifyMode, WipeJob, WipeProgress};
 
 use crate::certify::{disposal_of, DisposalContext};
+use crate::dispose::error_chain;
 use crate::error::SweepError;
 use crate::journal::{Intent, Journal};
 use crate::plan::{content_of, findings_of, mtime_ns, record, Plan, PlanItem};
@@ -740,17 +741,6 @@ fn failed(item: &PlanItem, why: String) -> ItemOutcome {
         action: item.action.clone(),
         result: ItemResult::Failed { why },
     }
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 pub fn describe(verdict: &Verdict) -> String {

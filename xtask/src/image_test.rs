@@ -78,121 +78,106 @@ pub fn run() -> anyhow::Result<()> {
         console: Console::Serial,
     })?;
     let wisp = crate::dist::build_static(&root, "wisp", "wisp")?;
-    let stick = built.image;
-
-    // 1. Secure Boot, every drive.
-    let disks = make_disks(&work.join("uefi"))?;
-    let before = std::fs::read(&stick)?;
-    let log = work.join("uefi/console.log");
-    boot(
-        Firmware::SecureBootUefi,
-        &stick,
-        &disks,
-        &work.join("uefi"),
-        &log,
-        &[],
-    )?;
-    for disk in &disks {
-        check_wiped(disk)?;
-    }
-    check_stick(&before, &stick)?;
-    let serials: Vec<&str> = disks.iter().map(|d| d.serial).collect();
-    check_ledger(
-        &wisp,
-        &stick,
-        &built.public_key,
-        &work.join("uefi"),
-        &serials,
-        3,
-    )?;
-    eprintln!(
-        "image-test: UEFI Secure Boot: all {} targets wiped and certified",
-        disks.len()
-    );
-
-    // 2. Legacy BIOS, one drive chosen by serial; the others must stay as they were.
-    let chosen = "NVME0003";
-    set_boot_args(&stick, &work, &format!("wisp.target=serial:{chosen}"))?;
-    let disks = make_disks(&work.join("bios"))?;
-    let untouched: Vec<(String, Vec<u8>)> = disks
-        .iter()
-        .filter(|d| d.serial != chosen)
-        .map(|d| Ok((d.serial.to_string(), std::fs::read(&d.path)?)))
-        .collect::<std::io::Result<_>>()?;
-    let before = std::fs::read(&stick)?;
-    let log = work.join("bios/console.log");
-    boot(
-        Firmware::LegacyBios,
-        &stick,
-        &disks,
-        &work.join("bios"),
-        &log,
-        &[],
-    )?;
-    for disk in &disks {
-        if disk.serial == chosen {
-            check_wiped(disk)?;
-        } else {
-            let original = &untouched
-                .iter()
-                .find(|(s, _)| s == disk.serial)
-                .expect("kept")
-                .1;
-            if &std::fs::read(&disk.path)? != original {
-                bail!(
-                    "{} ({}) was not chosen but changed",
-                    disk.serial,
-                    disk.path.display()
-                );
+    let scenarios = [
+        Scenario {
+            name: "uefi",
+            what: "UEFI with Secure Boot enforcing, wisp.auto=all",
+            firmware: Firmware::SecureBootUefi,
+            wisp_args: "wisp.auto=all",
+            chosen: None,
+            operator: &[],
+        },
+        Scenario {
+            name: "bios",
+            what: "legacy BIOS, one drive chosen by serial; the others must stay as they were",
+            firmware: Firmware::LegacyBios,
+            wisp_args: "wisp.target=serial:NVME0003",
+            chosen: Some("NVME0003"),
+            operator: &[],
+        },
+        Scenario {
+            name: "interactive",
+            what: "UEFI without Secure Boot, an operator choosing every drive on the console",
+            firmware: Firmware::Uefi,
+            wisp_args: "",
+            chosen: None,
+            operator: &[
+                // Keys queue up: select all, then Enter to the confirmation.
+                ("choose drives to ERASE", "a\r"),
+                ("Type ERASE and press Enter", "ERASE\r"),
+                ("Press Enter to power off", "\r"),
+            ],
+        },
+    ];
+    let mut certificates = 0;
+    for scenario in &scenarios {
+        let dir = work.join(scenario.name);
+        set_boot_args(&built.image, &work, scenario.wisp_args)?;
+        let disks = make_disks(&dir)?;
+        let chosen = |disk: &Disk| scenario.chosen.is_none_or(|serial| serial == disk.serial);
+        let untouched: Vec<(&str, Vec<u8>)> = disks
+            .iter()
+            .filter(|d| !chosen(d))
+            .map(|d| Ok((d.serial, std::fs::read(&d.path)?)))
+            .collect::<std::io::Result<_>>()?;
+        let before = std::fs::read(&built.image)?;
+        eprintln!("image-test: {}", scenario.what);
+        boot(
+            scenario.firmware,
+            &built.image,
+            &disks,
+            &dir,
+            &dir.join("console.log"),
+            scenario.operator,
+        )?;
+        for disk in &disks {
+            match untouched.iter().find(|(serial, _)| *serial == disk.serial) {
+                None => check_wiped(disk)?,
+                Some((_, original)) if &std::fs::read(&disk.path)? != original => {
+                    bail!(
+                        "{} ({}) was not chosen but changed",
+                        disk.serial,
+                        disk.path.display()
+                    )
+                }
+                Some(_) => {}
             }
         }
+        check_stick(&before, &built.image)?;
+        let wiped: Vec<&str> = disks
+            .iter()
+            .filter(|d| chosen(d))
+            .map(|d| d.serial)
+            .collect();
+        certificates += wiped.len();
+        check_ledger(
+            &wisp,
+            &built.image,
+            &built.public_key,
+            &dir,
+            &wiped,
+            certificates,
+        )?;
+        eprintln!(
+            "image-test: {}: {} wiped, certified in the stick's ledger ({certificates} so far)",
+            scenario.name,
+            wiped.join(", ")
+        );
     }
-    check_stick(&before, &stick)?;
-    check_ledger(
-        &wisp,
-        &stick,
-        &built.public_key,
-        &work.join("bios"),
-        &[chosen],
-        4,
-    )?;
-    eprintln!(
-        "image-test: legacy BIOS: only {chosen} wiped, certificate appended to the same ledger"
-    );
-
-    // 3. UEFI without Secure Boot, an operator choosing every drive on the console.
-    set_boot_args(&stick, &work, "")?;
-    let disks = make_disks(&work.join("interactive"))?;
-    let before = std::fs::read(&stick)?;
-    let log = work.join("interactive/console.log");
-    boot(
-        Firmware::Uefi,
-        &stick,
-        &disks,
-        &work.join("interactive"),
-        &log,
-        &[
-            // Keys queue up: select all, then Enter to the confirmation.
-            ("choose drives to ERASE", "a\r"),
-            ("Type ERASE and press Enter", "ERASE\r"),
-            ("Press Enter to power off", "\r"),
-        ],
-    )?;
-    for disk in &disks {
-        check_wiped(disk)?;
-    }
-    check_stick(&before, &stick)?;
-    check_ledger(
-        &wisp,
-        &stick,
-        &built.public_key,
-        &work.join("interactive"),
-        &serials,
-        7,
-    )?;
-    eprintln!("image-test: UEFI, console front end: all targets chosen, wiped and certified");
     eprintln!("image-test: passed");
     Ok(())
+}
+
+/// One boot of the stick and what it must do.
+struct Scenario<'a> {
+    name: &'a str,
+    what: &'a str,
+    firmware: Firmware,
+    /// The `wisp.*` words every boot entry gets.
+    wisp_args: &'a str,
+    /// The one serial to be wiped; `None`: every target.
+    chosen: Option<&'a str>,
+    operator: Script<'a>,
 }
 
 /// Installs qemu. Debian's qemu-system-x86 breaks a newer backported
