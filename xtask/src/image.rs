@@ -427,8 +427,9 @@ fn kernel_cmdline(options: &ImageOptions) -> String {
         Console::Screen => "console=ttyS0,115200 console=tty0",
         Console::Serial => "console=tty0 console=ttyS0,115200",
     };
-    // loglevel=4 keeps driver chatter off the front end's screen.
-    let mut cmdline = format!("{console} loglevel=4");
+    // loglevel=3: only errors reach the console, so driver chatter (a probe of a
+    // non-FAT partition, a USB reset) does not scribble over the front end.
+    let mut cmdline = format!("{console} loglevel=3");
     if !options.append.trim().is_empty() {
         cmdline.push(' ');
         cmdline.push_str(options.append.trim());
