@@ -20,6 +20,8 @@ const OVMF_VARS_PLAIN: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
 const TARGET_MIB: u64 = 48;
 const BOOT_LIMIT: Duration = Duration::from_secs(600);
 const PLANTED: &[u8] = b"WISP-PLANTED-MARKER";
+/// Written into the stick's `wisp.toml`; every certificate must name it.
+const ORGANIZATION: &str = "Harbor Test Dental LLC";
 
 #[derive(Clone, Copy)]
 enum Firmware {
@@ -109,6 +111,21 @@ pub fn run() -> anyhow::Result<()> {
             ],
         },
     ];
+    // The operator fills in the stick's settings on an office PC beforehand.
+    let settings = work.join("wisp.toml");
+    std::fs::write(
+        &settings,
+        format!("[operator]\nname = \"Test Operator\"\norganization = \"{ORGANIZATION}\"\n"),
+    )?;
+    system::run(
+        Command::new("mcopy")
+            .env("MTOOLS_SKIP_CHECK", "1")
+            .arg("-o")
+            .arg("-i")
+            .arg(format!("{}@@{CERTS_OFFSET_MIB}M", built.image.display()))
+            .arg(&settings)
+            .arg("::/wisp.toml"),
+    )?;
     let mut certificates = 0;
     for scenario in &scenarios {
         let dir = work.join(scenario.name);
@@ -520,6 +537,13 @@ fn check_ledger(
             .arg(&ledger),
     )?;
     let count = listing.lines().filter(|l| !l.trim().is_empty()).count();
+    let organizations = listing.matches(ORGANIZATION).count();
+    if organizations < count {
+        bail!(
+            "{} of {count} certificates name the organization from wisp.toml:\n{listing}",
+            organizations
+        );
+    }
     if count != expected {
         bail!("the stick's ledger holds {count} certificate(s), expected {expected}:\n{listing}");
     }
