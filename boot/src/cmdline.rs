@@ -27,13 +27,15 @@ pub enum Mode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BootRequest {
     pub mode: Mode,
+    /// The identity of the stick this kernel came from (`wisp.stick=`, set at build).
+    pub stick: Option<String>,
     pub method: Option<Method>,
     pub verify: Option<VerifyMode>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CmdlineError {
-    #[error("kernel command line: unknown option {0:?} (known: wisp.auto, wisp.target, wisp.method, wisp.verify)")]
+    #[error("kernel command line: unknown option {0:?} (known: wisp.auto, wisp.target, wisp.method, wisp.verify, wisp.stick)")]
     Unknown(String),
     #[error("kernel command line: {word:?}: {why}")]
     Invalid { word: String, why: String },
@@ -66,6 +68,7 @@ pub fn parse(text: &str) -> Result<BootRequest, CmdlineError> {
     let mut serials = Vec::new();
     let mut method = None;
     let mut verify = None;
+    let mut stick = None;
     for word in text.split_ascii_whitespace() {
         let Some(option) = word.strip_prefix("wisp.") else {
             continue;
@@ -97,6 +100,12 @@ pub fn parse(text: &str) -> Result<BootRequest, CmdlineError> {
                         invalid("methods are clear, zero, dod-3, dod-7 and gutmann")
                     })?)
             }
+            "stick" => {
+                if value.is_empty() || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(invalid("the stick's identity is hexadecimal"));
+                }
+                stick = Some(value.to_ascii_lowercase());
+            }
             "verify" => {
                 verify = Some(
                     parse_verify(value)
@@ -119,6 +128,7 @@ pub fn parse(text: &str) -> Result<BootRequest, CmdlineError> {
     };
     Ok(BootRequest {
         mode,
+        stick,
         method,
         verify,
     })
@@ -132,13 +142,17 @@ mod tests {
     fn no_wisp_words_means_interactive() {
         let request = parse("BOOT_IMAGE=/vmlinuz console=ttyS0 quiet").unwrap();
         assert_eq!(request.mode, Mode::Interactive);
+        assert_eq!(request.stick, None);
         assert_eq!(request.method, None);
         assert_eq!(request.verify, None);
     }
 
     #[test]
     fn auto_all_with_method_and_verification() {
-        let request = parse("quiet wisp.auto=all wisp.method=dod-3 wisp.verify=full").unwrap();
+        let request =
+            parse("quiet wisp.stick=00AB12 wisp.auto=all wisp.method=dod-3 wisp.verify=full")
+                .unwrap();
+        assert_eq!(request.stick.as_deref(), Some("00ab12"));
         assert_eq!(request.mode, Mode::Unattended(Selection::All));
         assert_eq!(request.method, Some(Method::Dod3));
         assert_eq!(request.verify, Some(VerifyMode::Full));
@@ -170,6 +184,7 @@ mod tests {
             "wisp.method=fast",
             "wisp.verify=maybe",
             "wisp.auto",
+            "wisp.stick=not-hex",
             "wisp.auto=all wisp.target=serial:A",
         ] {
             assert!(

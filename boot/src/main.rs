@@ -133,6 +133,7 @@ fn run() -> Result<Linger, String> {
     let list = || shred::discover(&SystemView::live(), EmptyDevices::Skip);
     let stick = stick::find_and_mount(
         &list,
+        request.stick.as_deref(),
         Path::new(PROBE_MOUNT),
         Path::new(STICK_MOUNT),
         Duration::from_secs(30),

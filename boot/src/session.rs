@@ -52,6 +52,10 @@ pub fn drives(devices: &[BlockDevice], stick: &Stick) -> Vec<Drive> {
         .map(|device| {
             let status = if device.name == stick.disk {
                 DriveStatus::BootStick
+            } else if stick.other_sticks.contains(&device.name) {
+                DriveStatus::Refused(
+                    "it is another wisp stick, whose ledger holds certificates".into(),
+                )
             } else if device.read_only {
                 // Shown rather than hidden: the operator should see why a drive is not offered.
                 DriveStatus::Refused("it is read-only (write-protected)".into())

@@ -25,6 +25,9 @@ pub struct Stick {
     pub mountpoint: PathBuf,
     /// The marker's content: the image's identity, written at build time.
     pub image_id: String,
+    /// Other disks that carry the marker (a second wisp stick): never offered
+    /// either, since their ledgers are certificates someone relies on.
+    pub other_sticks: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +79,7 @@ fn probe(node: &Path, probe: &Path) -> Result<String, String> {
 /// certificate partition read-write at `mountpoint`.
 pub fn find_and_mount(
     list: &dyn Fn() -> Result<Vec<BlockDevice>, shred::DiscoveryError>,
+    booted_from: Option<&str>,
     probe_dir: &Path,
     mountpoint: &Path,
     patience: Duration,
@@ -87,14 +91,22 @@ pub fn find_and_mount(
     loop {
         let devices = list()?;
         looked.clear();
+        let mut marked: Vec<(String, PathBuf, String)> = Vec::new();
         for (disk, node) in candidates(&devices) {
-            let image_id = match probe(&node, probe_dir) {
-                Ok(id) => id,
-                Err(why) => {
-                    looked.push(format!("{} {why}", node.display()));
-                    continue;
-                }
-            };
+            match probe(&node, probe_dir) {
+                Ok(id) => marked.push((disk, node, id)),
+                Err(why) => looked.push(format!("{} {why}", node.display())),
+            }
+        }
+        // With two sticks in, the one named on the kernel command line is the one
+        // booted from; identical copies cannot be told apart, so the first of
+        // them is used. Every marked disk is kept safe either way.
+        let chosen = marked
+            .iter()
+            .find(|(_, _, id)| Some(id.to_ascii_lowercase().as_str()) == booted_from)
+            .or(marked.first())
+            .cloned();
+        if let Some((disk, node, image_id)) = chosen {
             mount(
                 Some(node.as_path()),
                 mountpoint,
@@ -107,11 +119,17 @@ pub fn find_and_mount(
                 mountpoint: mountpoint.to_path_buf(),
                 source,
             })?;
+            let other_sticks = marked
+                .iter()
+                .map(|(other, _, _)| other.clone())
+                .filter(|other| *other != disk)
+                .collect();
             return Ok(Stick {
                 disk,
                 partition: node,
                 mountpoint: mountpoint.to_path_buf(),
                 image_id,
+                other_sticks,
             });
         }
         if started.elapsed() >= patience {

@@ -118,12 +118,17 @@ pub fn run(options: &ImageOptions) -> anyhow::Result<Built> {
     );
     let _ = std::fs::remove_dir_all(&stage);
 
-    let cmdline = kernel_cmdline(options);
+    // Names this build on its kernel command line, so that with two sticks in
+    // a machine, the one booted from is the one whose ledger is written.
+    let mut id = [0u8; 8];
+    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut id)?;
+    let image_id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    let cmdline = format!("{} wisp.stick={image_id}", kernel_cmdline(options));
     let esp = work.join("esp.fat");
     build_esp(&esp, &kernel.vmlinuz, &initrd, &cmdline)?;
     let certs = work.join("certs.fat");
     let public_key = options.out.with_extension("pub");
-    build_certs_partition(&certs, &wisp, &work, &public_key)?;
+    build_certs_partition(&certs, &wisp, &work, &public_key, &image_id)?;
     assemble(&options.out, &esp, &certs)?;
     eprintln!(
         "image: {} ({}), kernel {}; the stick's public key is {}",
@@ -523,6 +528,7 @@ fn build_certs_partition(
     wisp: &Path,
     work: &Path,
     public_key_out: &Path,
+    image_id: &str,
 ) -> anyhow::Result<()> {
     let _ = std::fs::remove_file(fat);
     // FAT16: mtools cannot handle FAT32 this small, and every OS reads FAT16.
@@ -544,11 +550,8 @@ fn build_certs_partition(
         .find(|p| p.extension().is_some_and(|x| x == "pub"))
         .context("wisp certs keygen wrote no public key")?;
     std::fs::copy(&public, public_key_out)?;
-    let mut id = [0u8; 8];
-    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut id)?;
-    let image_id: String = id.iter().map(|b| format!("{b:02x}")).collect();
     let marker = work.join(boot::MARKER_FILE);
-    std::fs::write(&marker, format!("wisp boot stick {image_id}\n"))?;
+    std::fs::write(&marker, format!("{image_id}\r\n"))?;
     let config = work.join("wisp.toml");
     std::fs::write(&config, boot::config::TEMPLATE.replace('\n', "\r\n"))?;
     let readme = work.join("README.TXT");

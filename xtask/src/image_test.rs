@@ -79,6 +79,14 @@ pub fn run() -> anyhow::Result<()> {
         append: "wisp.auto=all".into(),
         console: Console::Serial,
     })?;
+    // A second, different stick plugged in beside the first: it must come
+    // out untouched, and the booted stick's ledger must get the certificates.
+    let other_stick = image::run(&ImageOptions {
+        out: work.join("other-stick.img"),
+        append: String::new(),
+        console: Console::Serial,
+    })?
+    .image;
     let wisp = crate::dist::build_static(&root, "wisp", "wisp")?;
     let scenarios = [
         Scenario {
@@ -87,6 +95,7 @@ pub fn run() -> anyhow::Result<()> {
             firmware: Firmware::SecureBootUefi,
             wisp_args: "wisp.auto=all",
             chosen: None,
+            other_stick: Some(&other_stick),
             operator: &[],
         },
         Scenario {
@@ -95,6 +104,7 @@ pub fn run() -> anyhow::Result<()> {
             firmware: Firmware::LegacyBios,
             wisp_args: "wisp.target=serial:NVME0003",
             chosen: Some("NVME0003"),
+            other_stick: None,
             operator: &[],
         },
         Scenario {
@@ -103,6 +113,7 @@ pub fn run() -> anyhow::Result<()> {
             firmware: Firmware::Uefi,
             wisp_args: "",
             chosen: None,
+            other_stick: None,
             operator: &[
                 // Keys queue up: select all, then Enter to the confirmation.
                 ("choose drives to ERASE", "a\r"),
@@ -138,10 +149,12 @@ pub fn run() -> anyhow::Result<()> {
             .map(|d| Ok((d.serial, std::fs::read(&d.path)?)))
             .collect::<std::io::Result<_>>()?;
         let before = std::fs::read(&built.image)?;
+        let other_before = scenario.other_stick.map(std::fs::read).transpose()?;
         eprintln!("image-test: {}", scenario.what);
         boot(
             scenario.firmware,
             &built.image,
+            scenario.other_stick,
             &disks,
             &dir,
             &dir.join("console.log"),
@@ -161,6 +174,11 @@ pub fn run() -> anyhow::Result<()> {
             }
         }
         check_stick(&before, &built.image)?;
+        if let (Some(path), Some(original)) = (scenario.other_stick, &other_before) {
+            if &std::fs::read(path)? != original {
+                bail!("the second wisp stick {} was changed", path.display());
+            }
+        }
         let wiped: Vec<&str> = disks
             .iter()
             .filter(|d| chosen(d))
@@ -194,6 +212,8 @@ struct Scenario<'a> {
     wisp_args: &'a str,
     /// The one serial to be wiped; `None`: every target.
     chosen: Option<&'a str>,
+    /// Another wisp stick plugged in too.
+    other_stick: Option<&'a Path>,
     operator: Script<'a>,
 }
 
@@ -289,6 +309,7 @@ fn screen_text(bytes: &[u8]) -> String {
 fn boot(
     firmware: Firmware,
     stick: &Path,
+    other_stick: Option<&Path>,
     disks: &[Disk],
     dir: &Path,
     log: &Path,
@@ -339,6 +360,17 @@ fn boot(
             "-device",
             "usb-storage,bus=xhci.0,drive=stick,bootindex=0,serial=WISPSTICK",
         ]);
+    if let Some(other) = other_stick {
+        qemu.arg("-drive")
+            .arg(format!(
+                "file={},format=raw,if=none,id=other",
+                other.display()
+            ))
+            .args([
+                "-device",
+                "usb-storage,bus=xhci.0,drive=other,serial=OTHERSTICK",
+            ]);
+    }
     for (index, disk) in disks.iter().enumerate() {
         let id = format!("t{index}");
         qemu.arg("-drive").arg(format!(
@@ -584,7 +616,7 @@ fn set_boot_args(stick: &Path, work: &Path, wisp_args: &str) -> anyhow::Result<(
                         let indent = &line[..line.len() - trimmed.len()];
                         let kept: Vec<&str> = trimmed[prefix.len()..]
                             .split_whitespace()
-                            .filter(|w| !w.starts_with("wisp."))
+                            .filter(|w| !w.starts_with("wisp.") || w.starts_with("wisp.stick="))
                             .collect();
                         format!("{indent}{prefix}{} {wisp_args}\n", kept.join(" "))
                     }
