@@ -134,20 +134,7 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<Outcome> {
     let journal = Mutex::new(journal);
     let operator = resolve_operator(&args.operator, ledger.dir())?;
     let random: Mutex<Box<dyn RandomSource + Send>> = Mutex::new(Box::new(OsRandom));
-    let (plan, replan) = match &config.mode {
-        Mode::Apply(path) => (Plan::load(path)?, true),
-        _ => {
-            let plan = plan_now()?;
-            save_plan(&config, &plan)?;
-            (plan, false)
-        }
-    };
-    if replan && plan.policy_hash != policy.hash_hex() {
-        eprintln!(
-            "wisp sweep: note: {} changed since the plan was made; each record is decided again under the policy in force",
-            config.policy.display()
-        );
-    }
+    let replan = matches!(config.mode, Mode::Apply(_));
     let executor = Executor {
         policy: &policy,
         ledger: &ledger,
@@ -161,7 +148,24 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<Outcome> {
         replan,
         now,
     };
+    // Open intents are finished before anything is planned: a record an
+    // interrupted run had started on is disposed of (or found done) by its
+    // intent, not planned a second time.
     let recovered = executor.recover(open)?;
+    let plan = match &config.mode {
+        Mode::Apply(path) => Plan::load(path)?,
+        _ => {
+            let plan = plan_now()?;
+            save_plan(&config, &plan)?;
+            plan
+        }
+    };
+    if replan && plan.policy_hash != policy.hash_hex() {
+        eprintln!(
+            "wisp sweep: note: {} changed since the plan was made; each record is decided again under the policy in force",
+            config.policy.display()
+        );
+    }
     let outcomes = executor.execute(&plan)?;
     let mut journal = journal.into_inner().expect("not poisoned");
     if journal.settled() {
