@@ -52,35 +52,27 @@ pub enum ColumnHint {
     Account,
 }
 
-static SSN_DASHED: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?-u)\d{3}([- ])\d{2}([- ])\d{4}").unwrap());
-static NINE_DIGITS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?-u)\d{9}").unwrap());
-static CARD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?-u)\d(?:[ -]?\d){11,18}").unwrap());
-static MA_LICENSE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?-u)S(?:A\d{7}|\d{8})").unwrap());
-static OTHER_LICENSE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?-u)[A-Z]{0,2}\d{5,13}").unwrap());
-static ACCOUNT_DIGITS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?-u)\d{6,17}").unwrap());
-static IBAN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?-u)[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?").unwrap()
+/// An IBAN from its country code on: anchored, since the scanner finds where
+/// one may start (two capitals before two digits) and asks only there.
+static IBAN_AT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u)^[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?").unwrap()
 });
 
-static SSN_CONTEXT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?-u:\b)(ssn|ss#|ss no|soc\.? ?sec\.?|social security|social sec|taxpayer id|tin)(?-u:\b)")
-        .unwrap()
-});
-static LICENSE_CONTEXT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?-u:\b)(driver'?s?\s+licen[cs]e|licen[cs]e\s*(no\.?|number|#)|lic\s*(no\.?|#)|dl\s*(no\.?|#)|dl|state\s+id|identification\s+card|id\s+card)(?-u:\b)")
-        .unwrap()
-});
-static ACCOUNT_CONTEXT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+/// The context words of each kind, one pattern per kind, in `ContextKind` order,
+/// searched together in one pass.
+static CONTEXT_WORDS: LazyLock<regex_automata::meta::Regex> = LazyLock::new(|| {
+    regex_automata::meta::Regex::new_many(&[
+        // ContextKind::Ssn
+        r"(?i)(?-u:\b)(ssn|ss#|ss no|soc\.? ?sec\.?|social security|social sec|taxpayer id|tin)(?-u:\b)",
+        // ContextKind::License
+        r"(?i)(?-u:\b)(driver'?s?\s+licen[cs]e|licen[cs]e\s*(no\.?|number|#)|lic\s*(no\.?|#)|dl\s*(no\.?|#)|dl|state\s+id|identification\s+card|id\s+card)(?-u:\b)",
+        // ContextKind::Account
         r"(?i)(?-u:\b)(account|acct|a/c|checking|savings|bank\s+acc(oun)?t|iban|deposit\s+account)(?-u:\b)",
-    )
-    .unwrap()
+        // ContextKind::Routing
+        r"(?i)(?-u:\b)(routing|aba|rtn|transit)(?-u:\b)",
+    ])
+    .expect("the context patterns compile")
 });
-static ROUTING_CONTEXT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)(?-u:\b)(routing|aba|rtn|transit)(?-u:\b)").unwrap());
 
 /// How far back a context word is looked for, and how much may stand between it
 /// and the number.
@@ -90,130 +82,238 @@ const CONTEXT_GAP: usize = 20;
 /// Well-known SSNs that appear in samples and advertising, never a person's.
 const FAKE_SSNS: [&str; 4] = ["078051120", "219099999", "123456789", "111111111"];
 
+/// The shapes a number can have, in the order they claim text: a hit of an
+/// earlier shape hides the overlapping candidates of later ones (a card's digits
+/// are not also an account number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Shape {
+    /// 12 to 19 digits, in groups joined by single spaces or dashes.
+    Card,
+    /// 3-2-4 digits joined by spaces or dashes.
+    DashedSsn,
+    /// Nine bare digits: an SSN with SSN context, or an ABA routing number.
+    NineDigits,
+    /// Massachusetts: S and 8 digits, or SA and 7.
+    MaLicense,
+    /// Up to two capitals and 5 to 13 digits, with licence context.
+    OtherLicense,
+    Iban,
+    /// 6 to 17 bare digits, with account context.
+    AccountDigits,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Candidate {
+    shape: Shape,
+    start: usize,
+    end: usize,
+}
+
+/// Every place in `text` a number of some shape stands alone, found in one pass
+/// over its digits: each maximal chain of digit groups (joined by single spaces
+/// or dashes) is looked at once, with its neighbours, for every shape. The order
+/// is by shape, then by position.
+fn candidates(text: &[u8]) -> Vec<Candidate> {
+    let mut found = Vec::new();
+    let mut groups: Vec<(usize, usize)> = Vec::new();
+    let mut at = 0;
+    while let Some(offset) = text[at..].iter().position(u8::is_ascii_digit) {
+        groups.clear();
+        let mut start = at + offset;
+        loop {
+            let end = start + digit_run(&text[start..]);
+            groups.push((start, end));
+            match text.get(end..end + 2) {
+                Some([b' ' | b'-', next]) if next.is_ascii_digit() => start = end + 1,
+                _ => break,
+            }
+        }
+        chain_candidates(text, &groups, &mut found);
+        at = groups.last().expect("a chain has a group").1;
+    }
+    found.sort_unstable();
+    found
+}
+
+fn digit_run(bytes: &[u8]) -> usize {
+    bytes.iter().take_while(|b| b.is_ascii_digit()).count()
+}
+
+/// The candidates of one chain of digit groups.
+fn chain_candidates(text: &[u8], groups: &[(usize, usize)], found: &mut Vec<Candidate>) {
+    let mut push = |shape, start, end| found.push(Candidate { shape, start, end });
+    let (chain_start, chain_end) = (groups[0].0, groups[groups.len() - 1].1);
+    let digits: usize = groups.iter().map(|(s, e)| e - s).sum();
+    // A card is the whole chain: a longer one would only be a piece of it.
+    if (12..=19).contains(&digits) && standalone(text, chain_start, chain_end) {
+        push(Shape::Card, chain_start, chain_end);
+    }
+    for window in groups.windows(3) {
+        let &[(area_start, area_end), (group_start, group_end), (serial_start, serial_end)] =
+            window
+        else {
+            continue;
+        };
+        if area_end - area_start >= 3
+            && group_end - group_start == 2
+            && serial_end - serial_start >= 4
+        {
+            let (start, end) = (area_end - 3, serial_start + 4);
+            if standalone(text, start, end) {
+                push(Shape::DashedSsn, start, end);
+            }
+        }
+    }
+    for &(start, end) in groups {
+        let len = end - start;
+        if len == 9 && standalone(text, start, end) {
+            push(Shape::NineDigits, start, end);
+        }
+        if (6..=17).contains(&len) && standalone(text, start, end) {
+            push(Shape::AccountDigits, start, end);
+        }
+        let before = |n: usize| start.checked_sub(n).map(|i| text[i]);
+        let bounded_before = |at: usize| at == 0 || !text[at - 1].is_ascii_alphanumeric();
+        if len == 8 && before(1) == Some(b'S') && word_bounded(text, start - 1, end) {
+            push(Shape::MaLicense, start - 1, end);
+        }
+        if len == 7
+            && before(2) == Some(b'S')
+            && before(1) == Some(b'A')
+            && word_bounded(text, start - 2, end)
+        {
+            push(Shape::MaLicense, start - 2, end);
+        }
+        // The whole word: at most two capitals, then the digits.
+        let capitals = (1..=3)
+            .take_while(|&n| before(n).is_some_and(|b| b.is_ascii_uppercase()))
+            .count();
+        if (5..=13).contains(&len) && capitals <= 2 && word_bounded(text, start - capitals, end) {
+            push(Shape::OtherLicense, start - capitals, end);
+        }
+        if len >= 2 && capitals == 2 && bounded_before(start - 2) {
+            if let Some(m) = IBAN_AT.find(&text[start - 2..]) {
+                let end = start - 2 + m.end();
+                if word_bounded(text, start - 2, end) {
+                    push(Shape::Iban, start - 2, end);
+                }
+            }
+        }
+    }
+}
+
+/// Where the context words stand in one text, found the first time a candidate
+/// there asks for them.
+struct Context<'t> {
+    text: &'t [u8],
+    /// (kind, start, end) in text order.
+    found: std::cell::OnceCell<Vec<(usize, usize, usize)>>,
+}
+
+#[derive(Clone, Copy)]
+enum ContextKind {
+    Ssn,
+    License,
+    Account,
+    Routing,
+}
+
+impl<'t> Context<'t> {
+    fn new(text: &'t [u8]) -> Context<'t> {
+        Context {
+            text,
+            found: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// A context word right before `start`: within `CONTEXT_BYTES`, at most
+    /// `CONTEXT_GAP` bytes between the word and the number, and no sentence or
+    /// line break in between ("Account No.: 123" counts; "account closed. Order
+    /// 123" does not).
+    fn before(&self, kind: ContextKind, start: usize) -> bool {
+        let words = self.found.get_or_init(|| {
+            CONTEXT_WORDS
+                .find_iter(self.text)
+                .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
+                .collect()
+        });
+        let from = start.saturating_sub(CONTEXT_BYTES);
+        let Some(&(_, word_start, word_end)) = words
+            .iter()
+            .rev()
+            .find(|(of, _, end)| *of == kind as usize && *end <= start)
+        else {
+            return false;
+        };
+        if word_start < from || start - word_end > CONTEXT_GAP {
+            return false;
+        }
+        let gap = String::from_utf8_lossy(&self.text[word_end..start]).to_ascii_lowercase();
+        let gap = gap
+            .trim_start()
+            .strip_prefix("no.")
+            .or_else(|| gap.trim_start().strip_prefix("num."))
+            .unwrap_or(&gap);
+        !gap.contains(['.', '!', '?', ';', '\n'])
+    }
+}
+
 /// Finds every element in `text`. `hint` widens what counts in a column known to
 /// hold a kind of element (a bare 9-digit number under an "SSN" header).
 pub fn detect(text: &[u8], hint: ColumnHint) -> Vec<Hit> {
     let mut hits: Vec<Hit> = Vec::new();
-    // Every element holds digits; most prose records hold none: skip the patterns.
-    if !text.iter().any(u8::is_ascii_digit) {
-        return hits;
-    }
-    let taken = |hits: &Vec<Hit>, start: usize, end: usize| {
-        hits.iter().any(|h| start < h.end && h.start < end)
-    };
-
-    for m in CARD.find_iter(text) {
-        if !standalone(text, m.start(), m.end()) {
+    let context = Context::new(text);
+    let has_context = |kind, start, hinted| hint == hinted || context.before(kind, start);
+    for Candidate { shape, start, end } in candidates(text) {
+        if shape != Shape::Card && hits.iter().any(|h| start < h.end && h.start < end) {
             continue;
         }
-        if let Some(value) = card_number(m.as_bytes()) {
+        let bytes = &text[start..end];
+        let found = match shape {
+            Shape::Card => card_number(bytes).map(|value| (Element::Card, value)),
+            // One consistent separator: 123-45 6789 is not an SSN.
+            Shape::DashedSsn if bytes[3] == bytes[6] => Some(digits_of(bytes))
+                .filter(|d| valid_ssn(d))
+                .map(|d| (Element::Ssn, d)),
+            Shape::DashedSsn => None,
+            Shape::NineDigits => {
+                let digits = digits_of(bytes);
+                if has_context(ContextKind::Ssn, start, ColumnHint::Ssn) && valid_ssn(&digits) {
+                    Some((Element::Ssn, digits))
+                } else if has_context(ContextKind::Routing, start, ColumnHint::Account)
+                    && valid_aba(&digits)
+                {
+                    Some((Element::Account, digits))
+                } else {
+                    None
+                }
+            }
+            Shape::MaLicense => Some((Element::License, ascii(bytes))),
+            Shape::OtherLicense => has_context(ContextKind::License, start, ColumnHint::License)
+                .then(|| (Element::License, ascii(bytes))),
+            Shape::Iban => {
+                let compact: String = ascii(bytes).replace(' ', "");
+                valid_iban(&compact).then_some((Element::Account, compact))
+            }
+            Shape::AccountDigits => has_context(ContextKind::Account, start, ColumnHint::Account)
+                .then(|| (Element::Account, digits_of(bytes))),
+        };
+        if let Some((element, value)) = found {
             hits.push(Hit {
-                element: Element::Card,
-                start: m.start(),
-                end: m.end(),
+                element,
+                start,
+                end,
                 value,
-            });
-        }
-    }
-    for caps in SSN_DASHED.captures_iter(text) {
-        let m = caps.get(0).expect("match");
-        // One consistent separator: 123-45 6789 is not an SSN.
-        if caps[1] != caps[2]
-            || !standalone(text, m.start(), m.end())
-            || taken(&hits, m.start(), m.end())
-        {
-            continue;
-        }
-        let digits = digits_of(m.as_bytes());
-        if valid_ssn(&digits) {
-            hits.push(Hit {
-                element: Element::Ssn,
-                start: m.start(),
-                end: m.end(),
-                value: digits,
-            });
-        }
-    }
-    for m in NINE_DIGITS.find_iter(text) {
-        if !standalone(text, m.start(), m.end()) || taken(&hits, m.start(), m.end()) {
-            continue;
-        }
-        let digits = digits_of(m.as_bytes());
-        let ssn_context = hint == ColumnHint::Ssn || has_context(text, m.start(), &SSN_CONTEXT);
-        if ssn_context && valid_ssn(&digits) {
-            hits.push(Hit {
-                element: Element::Ssn,
-                start: m.start(),
-                end: m.end(),
-                value: digits,
-            });
-        } else if (hint == ColumnHint::Account || has_context(text, m.start(), &ROUTING_CONTEXT))
-            && valid_aba(&digits)
-        {
-            hits.push(Hit {
-                element: Element::Account,
-                start: m.start(),
-                end: m.end(),
-                value: digits,
-            });
-        }
-    }
-    for m in MA_LICENSE.find_iter(text) {
-        if word_bounded(text, m.start(), m.end()) && !taken(&hits, m.start(), m.end()) {
-            hits.push(Hit {
-                element: Element::License,
-                start: m.start(),
-                end: m.end(),
-                value: String::from_utf8_lossy(m.as_bytes()).into_owned(),
-            });
-        }
-    }
-    for m in OTHER_LICENSE.find_iter(text) {
-        let licensed =
-            hint == ColumnHint::License || has_context(text, m.start(), &LICENSE_CONTEXT);
-        if licensed && word_bounded(text, m.start(), m.end()) && !taken(&hits, m.start(), m.end()) {
-            hits.push(Hit {
-                element: Element::License,
-                start: m.start(),
-                end: m.end(),
-                value: String::from_utf8_lossy(m.as_bytes()).into_owned(),
-            });
-        }
-    }
-    for m in IBAN.find_iter(text) {
-        if !word_bounded(text, m.start(), m.end()) || taken(&hits, m.start(), m.end()) {
-            continue;
-        }
-        let compact: String = m
-            .as_bytes()
-            .iter()
-            .filter(|b| **b != b' ')
-            .map(|&b| b as char)
-            .collect();
-        if valid_iban(&compact) {
-            hits.push(Hit {
-                element: Element::Account,
-                start: m.start(),
-                end: m.end(),
-                value: compact,
-            });
-        }
-    }
-    for m in ACCOUNT_DIGITS.find_iter(text) {
-        if !standalone(text, m.start(), m.end()) || taken(&hits, m.start(), m.end()) {
-            continue;
-        }
-        if hint == ColumnHint::Account || has_context(text, m.start(), &ACCOUNT_CONTEXT) {
-            hits.push(Hit {
-                element: Element::Account,
-                start: m.start(),
-                end: m.end(),
-                value: digits_of(m.as_bytes()),
             });
         }
     }
     hits.sort_by_key(|h| h.start);
     hits
+}
+
+/// Bytes the patterns matched, all ASCII.
+fn ascii(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn digits_of(bytes: &[u8]) -> String {
@@ -241,28 +341,6 @@ fn standalone(text: &[u8], start: usize, end: usize) -> bool {
 fn word_bounded(text: &[u8], start: usize, end: usize) -> bool {
     let alnum = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric());
     !alnum(start.checked_sub(1).and_then(|i| text.get(i))) && !alnum(text.get(end))
-}
-
-/// A context word right before `start`: at most `CONTEXT_GAP` bytes between the
-/// word and the number, and no sentence or line break in between ("Account No.:
-/// 123" counts; "account closed. Order 123" does not).
-fn has_context(text: &[u8], start: usize, context: &Regex) -> bool {
-    let from = start.saturating_sub(CONTEXT_BYTES);
-    let window = &text[from..start];
-    let Some(last) = context.find_iter(window).last() else {
-        return false;
-    };
-    let gap = &window[last.end()..];
-    if gap.len() > CONTEXT_GAP {
-        return false;
-    }
-    let gap = String::from_utf8_lossy(gap).to_ascii_lowercase();
-    let gap = gap
-        .trim_start()
-        .strip_prefix("no.")
-        .or_else(|| gap.trim_start().strip_prefix("num."))
-        .unwrap_or(&gap);
-    !gap.contains(['.', '!', '?', ';', '\n'])
 }
 
 pub fn valid_ssn(digits: &str) -> bool {
@@ -522,6 +600,92 @@ mod tests {
             [(Element::Account, "GB82WEST12345698765432".into())]
         );
         assert!(found("GB82 WEST 1234 5698 7654 33").is_empty());
+    }
+
+    type Boundary = fn(&[u8], usize, usize) -> bool;
+
+    /// The shapes as regular expressions, with the boundary each requires: the
+    /// specification `candidates` implements in one pass.
+    static SHAPES: LazyLock<Vec<(Shape, Regex, Boundary)>> = LazyLock::new(|| {
+        let shapes: [(Shape, &str, Boundary); 7] = [
+            (Shape::Card, r"\d(?:[ -]?\d){11,18}", standalone),
+            (Shape::DashedSsn, r"\d{3}[- ]\d{2}[- ]\d{4}", standalone),
+            (Shape::NineDigits, r"\d{9}", standalone),
+            (Shape::MaLicense, r"S(?:A\d{7}|\d{8})", word_bounded),
+            (Shape::OtherLicense, r"[A-Z]{0,2}\d{5,13}", word_bounded),
+            (
+                Shape::Iban,
+                r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?",
+                word_bounded,
+            ),
+            (Shape::AccountDigits, r"\d{6,17}", standalone),
+        ];
+        shapes
+            .into_iter()
+            .map(|(shape, pattern, bounded)| {
+                (
+                    shape,
+                    Regex::new(&format!("(?-u){pattern}")).unwrap(),
+                    bounded,
+                )
+            })
+            .collect()
+    });
+
+    fn candidates_by_regex(text: &[u8]) -> Vec<Candidate> {
+        let mut found = Vec::new();
+        for (shape, regex, bounded) in SHAPES.iter() {
+            for m in regex.find_iter(text) {
+                if bounded(text, m.start(), m.end()) {
+                    found.push(Candidate {
+                        shape: *shape,
+                        start: m.start(),
+                        end: m.end(),
+                    });
+                }
+            }
+        }
+        found.sort_unstable();
+        found
+    }
+
+    #[test]
+    fn the_one_pass_scanner_agrees_with_the_patterns() {
+        // Texts dense in digits, separators and capitals, where the shapes
+        // touch, overlap and run into each other.
+        const ALPHABET: &[u8] = b"0123456789012345678901234567890123456789  --SSABGDxy.,/\n:#";
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let len = 1 + next() % 64;
+            let text: Vec<u8> = (0..len)
+                .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+                .collect();
+            assert_eq!(
+                candidates(&text),
+                candidates_by_regex(&text),
+                "{:?}",
+                String::from_utf8_lossy(&text)
+            );
+        }
+        for text in [
+            "GB82 WEST 1234 5698 7654 32",
+            "x DE89370400440532013000 y",
+            "SA1234567 S12345678 S123456789",
+            "4111 1111 1111 1111 2",
+            "12 123-45-6789-1",
+        ] {
+            assert_eq!(
+                candidates(text.as_bytes()),
+                candidates_by_regex(text.as_bytes()),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -166,7 +166,8 @@ fn zip_like(
         let limit = budget
             .remaining
             .min(member.compressed_size().max(1) * budget.max_ratio);
-        let mut data = Vec::new();
+        // Sized from the header (bounded by the limit), so inflating does not regrow it.
+        let mut data = Vec::with_capacity(member.size().min(limit) as usize + 1);
         match (&mut member).take(limit + 1).read_to_end(&mut data) {
             Ok(read) if read as u64 > limit => {
                 notes.push(format!(

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod detect;
 pub mod extract;
 pub mod fingerprint;
+mod name_key;
 pub mod names;
 pub mod read;
 pub mod scan;

@@ -2,34 +2,38 @@
 //! the binary (see data/README.md), matched as "First Last", "Last, First" and
 //! "J. Last", in Title Case or UPPER CASE.
 
-use std::collections::HashSet;
-use std::sync::LazyLock;
+use crate::name_key::{first_slot, name_key};
 
-/// Names are looked up for nearly every capitalised word of every document: a
-/// fast non-cryptographic hash (the keys are public lists, nothing to attack).
-type NameSet = HashSet<&'static [u8], foldhash::fast::FixedState>;
+/// A name list as the build script laid it out: open addressing over exact
+/// keys (`name_key`), little-endian `u64` slots, 0 for an empty slot.
+struct NameTable(&'static [u8]);
 
-fn name_set(list: &'static str) -> NameSet {
-    list.lines().map(str::as_bytes).collect()
-}
-
-static FIRST: LazyLock<NameSet> =
-    LazyLock::new(|| name_set(include_str!("../data/first-names.txt")));
-static LAST: LazyLock<NameSet> = LazyLock::new(|| name_set(include_str!("../data/surnames.txt")));
-
-/// The longest name in the lists is 13 letters; longer words are not looked up.
-const LONGEST_NAME: usize = 24;
-
-fn listed(set: &NameSet, word: &str) -> bool {
-    let bytes = word.as_bytes();
-    if bytes.len() > LONGEST_NAME {
-        return false;
+impl NameTable {
+    fn contains(&self, word: &str) -> bool {
+        let Some(key) = name_key(word.as_bytes()) else {
+            return false;
+        };
+        let mask = self.0.len() / 8 - 1;
+        let mut slot = first_slot(key, mask);
+        loop {
+            let stored = u64::from_le_bytes(
+                self.0[slot * 8..slot * 8 + 8]
+                    .try_into()
+                    .expect("eight bytes"),
+            );
+            if stored == key {
+                return true;
+            }
+            if stored == 0 {
+                return false;
+            }
+            slot = (slot + 1) & mask;
+        }
     }
-    let mut upper = [0u8; LONGEST_NAME];
-    upper[..bytes.len()].copy_from_slice(bytes);
-    upper[..bytes.len()].make_ascii_uppercase();
-    set.contains(&upper[..bytes.len()])
 }
+
+static FIRST: NameTable = NameTable(include_bytes!(concat!(env!("OUT_DIR"), "/first-names.bin")));
+static LAST: NameTable = NameTable(include_bytes!(concat!(env!("OUT_DIR"), "/surnames.bin")));
 
 /// Words that are first names or surnames in the lists but, capitalised at the
 /// start of a sentence or in a heading, are far more often ordinary words.
@@ -40,11 +44,11 @@ const COMMON_WORDS: [&str; 24] = [
 ];
 
 pub fn is_first_name(word: &str) -> bool {
-    listed(&FIRST, word)
+    FIRST.contains(word)
 }
 
 pub fn is_surname(word: &str) -> bool {
-    listed(&LAST, word)
+    LAST.contains(word)
 }
 
 /// Title Case ("Smith", "O'Brien", "McDonald") or UPPER CASE, at least 2 letters.
@@ -61,45 +65,53 @@ fn common(word: &str) -> bool {
     COMMON_WORDS.iter().any(|c| c.eq_ignore_ascii_case(word))
 }
 
+/// A word with the punctuation that follows it, which decides "Last, First".
+fn word_and_end(w: &str) -> (&str, char) {
+    let trimmed = w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '\'' && c != '.');
+    let after = w.chars().last().unwrap_or(' ');
+    (trimmed.trim_end_matches('.'), after)
+}
+
+/// Whether two adjacent words name a person.
+fn names_a_person((a, a_end): (&str, char), (b, _): (&str, char)) -> bool {
+    let initial = a.len() == 1 && a.chars().all(|c| c.is_ascii_uppercase());
+    let last_first = a_end == ','
+        && capitalised(a)
+        && capitalised(b)
+        && is_surname(a)
+        && is_first_name(b)
+        && !common(b);
+    let initial_last = initial && capitalised(b) && is_surname(b) && !common(b);
+    let first_last = a_end != ','
+        && capitalised(a)
+        && capitalised(b)
+        && is_first_name(a)
+        && is_surname(b)
+        && !common(a)
+        && !common(b);
+    last_first || initial_last || first_last
+}
+
 /// Counts the personal names in `text`.
 pub fn count_names(text: &str) -> usize {
-    // Words with the punctuation that follows them, which decides "Last, First".
-    let words: Vec<(&str, char)> = text
-        .split(|c: char| c.is_whitespace())
+    let mut words = text
+        .split(char::is_whitespace)
         .filter(|w| !w.is_empty())
-        .map(|w| {
-            let trimmed =
-                w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '\'' && c != '.');
-            let after = w.chars().last().unwrap_or(' ');
-            (trimmed.trim_end_matches('.'), after)
-        })
-        .collect();
+        .map(word_and_end);
     let mut count = 0;
-    let mut i = 0;
-    while i + 1 < words.len() {
-        let (a, a_end) = words[i];
-        let (b, _) = words[i + 1];
-        let initial = a.len() == 1 && a.chars().all(|c| c.is_ascii_uppercase());
-        let last_first = a_end == ','
-            && capitalised(a)
-            && capitalised(b)
-            && is_surname(a)
-            && is_first_name(b)
-            && !common(b);
-        let initial_last = initial && capitalised(b) && is_surname(b) && !common(b);
-        let first_last = a_end != ','
-            && capitalised(a)
-            && capitalised(b)
-            && is_first_name(a)
-            && is_surname(b)
-            && !common(a)
-            && !common(b);
-        let found = last_first || initial_last || first_last;
-        if found {
+    let Some(mut previous) = words.next() else {
+        return 0;
+    };
+    while let Some(word) = words.next() {
+        if names_a_person(previous, word) {
             count += 1;
-            i += 2;
+            // The two words are one name: the next pair starts after both.
+            match words.next() {
+                Some(next) => previous = next,
+                None => break,
+            }
         } else {
-            i += 1;
+            previous = word;
         }
     }
     count
@@ -149,6 +161,39 @@ mod tests {
         assert_eq!(count_names("the smith went home"), 0);
         assert_eq!(count_names("Total Amount Due"), 0);
         assert_eq!(count_names("May Street"), 0);
+        assert_eq!(
+            count_names("John Smith Mary Jones"),
+            2,
+            "pairs do not overlap"
+        );
+        assert_eq!(count_names("Dear Mr. O'Brien"), 0);
+    }
+
+    #[test]
+    fn the_tables_hold_every_listed_name_and_nothing_else() {
+        for (list, lookup) in [
+            (
+                include_str!("../data/first-names.txt"),
+                is_first_name as fn(&str) -> bool,
+            ),
+            (include_str!("../data/surnames.txt"), is_surname),
+        ] {
+            for name in list.lines() {
+                assert!(lookup(name), "{name}");
+                assert!(lookup(&name.to_ascii_lowercase()), "{name} in lower case");
+            }
+        }
+        for word in [
+            "",
+            "QZXJV",
+            "THE",
+            "SMITHX",
+            "O'BRIEN",
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        ] {
+            assert!(!is_surname(word), "{word}");
+        }
+        assert!(!is_first_name("QZXJV"));
     }
 
     #[test]

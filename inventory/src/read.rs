@@ -142,34 +142,52 @@ pub fn markup_text(markup: &str) -> String {
         "article",
     ];
     let mut out = String::with_capacity(markup.len());
-    let mut tag: Option<String> = None;
-    for c in markup.chars() {
-        match (&mut tag, c) {
-            (None, '<') => tag = Some(String::new()),
-            (Some(name), '>') => {
-                let name = name
-                    .trim_start_matches('/')
-                    .split([' ', '/', '\t', '\n'])
-                    .next()
-                    .unwrap_or("")
-                    .to_ascii_lowercase();
-                out.push_str(if BLOCKS.contains(&name.as_str()) {
-                    "\n\n"
-                } else {
-                    " "
-                });
-                tag = None;
+    let mut rest = markup;
+    while let Some(open) = memchr::memchr(b'<', rest.as_bytes()) {
+        push_unescaped(&mut out, &rest[..open]);
+        let tag = &rest[open + 1..];
+        // A tag never closed hides the rest, as a browser would.
+        let Some(close) = memchr::memchr(b'>', tag.as_bytes()) else {
+            return out;
+        };
+        let name = tag[..close]
+            .trim_start_matches('/')
+            .split([' ', '/', '\t', '\n'])
+            .next()
+            .unwrap_or("");
+        let block = BLOCKS.iter().any(|b| b.eq_ignore_ascii_case(name));
+        out.push_str(if block { "\n\n" } else { " " });
+        rest = &tag[close + 1..];
+    }
+    push_unescaped(&mut out, rest);
+    out
+}
+
+/// Appends `text` with the common entities decoded.
+fn push_unescaped(out: &mut String, mut text: &str) {
+    const ENTITIES: [(&str, &str); 6] = [
+        ("&nbsp;", " "),
+        ("&lt;", "<"),
+        ("&gt;", ">"),
+        ("&quot;", "\""),
+        ("&#39;", "'"),
+        ("&amp;", "&"),
+    ];
+    while let Some(at) = memchr::memchr(b'&', text.as_bytes()) {
+        out.push_str(&text[..at]);
+        let entity = &text[at..];
+        match ENTITIES.iter().find(|(name, _)| entity.starts_with(name)) {
+            Some((name, decoded)) => {
+                out.push_str(decoded);
+                text = &entity[name.len()..];
             }
-            (Some(name), c) => name.push(c),
-            (None, c) => out.push(c),
+            None => {
+                out.push('&');
+                text = &entity[1..];
+            }
         }
     }
-    out.replace("&nbsp;", " ")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
+    out.push_str(text);
 }
 
 /// Reads and scans one file; failures are reported in the result, never raised,
@@ -189,21 +207,22 @@ pub fn scan_file_keyed(path: &Path, key: Option<&ValueKey>) -> FileReport {
         cached: false,
         fingerprints: Vec::new(),
     };
-    let bytes = match std::fs::metadata(path) {
-        Ok(meta) if meta.len() > MAX_BYTES => {
-            report.bytes = meta.len();
+    // One open, one fstat, one read: a scan's time on small files is mostly
+    // system calls.
+    let mut read = || -> std::io::Result<Option<Vec<u8>>> {
+        let mut file = std::fs::File::open(path)?;
+        let size = file.metadata()?.len();
+        report.bytes = size;
+        if size > MAX_BYTES {
+            return Ok(None);
+        }
+        Ok(Some(read_all(&mut file, size as usize)?))
+    };
+    let bytes = match read() {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => {
             report.error = Some(format!("larger than {} MiB; not read", MAX_BYTES >> 20));
             return report;
-        }
-        Ok(meta) => {
-            report.bytes = meta.len();
-            match std::fs::read(path) {
-                Ok(bytes) => bytes,
-                Err(err) => {
-                    report.error = Some(err.to_string());
-                    return report;
-                }
-            }
         }
         Err(err) => {
             report.error = Some(err.to_string());
@@ -211,6 +230,27 @@ pub fn scan_file_keyed(path: &Path, key: Option<&ValueKey>) -> FileReport {
         }
     };
     scan_contents(report, &bytes, key)
+}
+
+/// Reads `file` to its end, expecting `size` bytes: read straight into a buffer
+/// of that size, then once more to see the end (a file may grow while read).
+fn read_all(file: &mut std::fs::File, size: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = vec![0u8; size.max(4096)];
+    let mut filled = 0;
+    loop {
+        if filled == bytes.len() {
+            bytes.resize(filled * 2, 0);
+        }
+        match file.read(&mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    bytes.truncate(filled);
+    Ok(bytes)
 }
 
 /// Reads the content of a file already read into memory (by a caller that

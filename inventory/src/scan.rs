@@ -118,6 +118,8 @@ impl Findings {
 pub fn scan_text(text: &str) -> Findings {
     let mut findings = Findings::default();
     let lines: Vec<&str> = text.split('\n').collect();
+    // Lines are slices of `text`: a run of them is the text between their ends.
+    let offset = |line: &str| line.as_ptr() as usize - text.as_ptr() as usize;
     let mut start = 0;
     while start < lines.len() {
         // A record: up to the next blank line, at most WINDOW_LINES lines.
@@ -126,10 +128,11 @@ pub fn scan_text(text: &str) -> Findings {
             end += 1;
         }
         if end > start {
-            let record = lines[start..end].join("\n");
-            let names = count_names(&record) as u64;
+            let last = lines[end - 1];
+            let record = &text[offset(lines[start])..offset(last) + last.len()];
+            let names = count_names(record) as u64;
             let (elements, names) =
-                findings.record(&record, start as u64 + 1, ColumnHint::None, names);
+                findings.record(record, start as u64 + 1, ColumnHint::None, names);
             findings.counts.names += names;
             if elements > 0 && names > 0 {
                 findings.pi_records += 1;

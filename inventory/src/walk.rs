@@ -98,7 +98,10 @@ pub fn scan_tree(
                 Ok(entry) => {
                     if entry.file_type().is_some_and(|t| t.is_file()) {
                         let path = entry.path();
-                        let identity = entry.metadata().ok().map(|m| Identity::of(&m));
+                        // Identity is for the catalog only: no stat without one.
+                        let identity = catalog
+                            .and_then(|_| entry.metadata().ok())
+                            .map(|m| Identity::of(&m));
                         let cached = match (catalog, &identity) {
                             (Some(catalog), Some(identity)) => {
                                 catalog.unchanged(path, identity).unwrap_or_else(|err| {

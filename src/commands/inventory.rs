@@ -123,7 +123,7 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
         &|problem| problems.lock().expect("not poisoned").push(problem),
     )?;
     let mut reports = reports.into_inner().expect("not poisoned");
-    reports.sort_by(|a, b| a.path.cmp(&b.path));
+    reports.sort_unstable_by(|a, b| a.path.cmp(&b.path));
     for problem in problems.into_inner().expect("not poisoned") {
         eprintln!("wisp: warning: {}", sanitize(&problem.message));
     }
