@@ -9,6 +9,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Scans allocate for every part of every file they read; mimalloc's per-thread
+/// heaps take less time than glibc's, and far less than musl's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit codes, documented in `wisp --help`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

@@ -110,6 +110,20 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// `Path`'s order (component by component) without parsing components: the
+/// bytes compared with the separator as the lowest byte, which is the same order
+/// for the normalized paths a walk yields.
+pub fn path_order(a: &std::path::Path, b: &std::path::Path) -> std::cmp::Ordering {
+    use std::os::unix::ffi::OsStrExt;
+    fn bytes(p: &std::path::Path) -> impl Iterator<Item = u8> + '_ {
+        p.as_os_str()
+            .as_bytes()
+            .iter()
+            .map(|&b| if b == b'/' { 0 } else { b })
+    }
+    bytes(a).cmp(bytes(b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +149,20 @@ mod tests {
             vec!["abc".into(), "y".into()],
         ];
         assert_eq!(table(&["N", "V"], &rows), "N    V\nä    x\nabc  y\n");
+    }
+
+    #[test]
+    fn path_order_is_paths_own_order() {
+        let mut paths: Vec<std::path::PathBuf> = [
+            "a/b", "a-b", "a", "a/b/c", "a.b/c", "a/b-c", "a/bc", "a0", "/x/y", "/x-y", "/x/y z",
+            "b",
+        ]
+        .iter()
+        .map(std::path::PathBuf::from)
+        .collect();
+        let mut expected = paths.clone();
+        expected.sort();
+        paths.sort_by(|a, b| path_order(a, b));
+        assert_eq!(paths, expected);
     }
 }

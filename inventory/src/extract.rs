@@ -151,7 +151,7 @@ fn zip_like(
     };
     let mut members: Vec<(String, Vec<u8>)> = Vec::new();
     for index in 0..archive.len() {
-        let Ok(mut member) = archive.by_index(index) else {
+        let Ok(member) = archive.by_index_raw(index) else {
             continue;
         };
         if member.is_dir() {
@@ -166,23 +166,17 @@ fn zip_like(
         let limit = budget
             .remaining
             .min(member.compressed_size().max(1) * budget.max_ratio);
-        // Sized from the header (bounded by the limit), so inflating does not regrow it.
-        let mut data = Vec::with_capacity(member.size().min(limit) as usize + 1);
-        match (&mut member).take(limit + 1).read_to_end(&mut data) {
-            Ok(read) if read as u64 > limit => {
-                notes.push(format!(
-                    "{}!{member_name}: expands beyond the limit (archive bomb?); not read",
-                    display(name)
-                ));
-                continue;
+        match expand_member(bytes, &member, limit) {
+            Ok(Some(data)) => {
+                budget.remaining -= data.len() as u64;
+                members.push((member_name, data));
             }
-            Ok(_) => budget.remaining -= data.len() as u64,
-            Err(err) => {
-                notes.push(format!("{}!{member_name}: {err}", display(name)));
-                continue;
-            }
+            Ok(None) => notes.push(format!(
+                "{}!{member_name}: expands beyond the limit (archive bomb?); not read",
+                display(name)
+            )),
+            Err(why) => notes.push(format!("{}!{member_name}: {why}", display(name))),
         }
-        members.push((member_name, data));
     }
     let prefix = |member: &str| {
         if name.is_empty() {
@@ -226,6 +220,80 @@ fn zip_like(
     }
 }
 
+thread_local! {
+    /// One raw-deflate state per thread, reset for each member: setting one up
+    /// (and zeroing its window) costs more than expanding a small Office part.
+    static INFLATER: std::cell::RefCell<flate2::Decompress> =
+        std::cell::RefCell::new(flate2::Decompress::new(false));
+}
+
+/// A member's content, checked against its CRC; `None` when it would expand
+/// beyond `limit` bytes.
+fn expand_member(
+    archive: &[u8],
+    member: &zip::read::ZipFile<'_, Cursor<&[u8]>>,
+    limit: u64,
+) -> Result<Option<Vec<u8>>, String> {
+    if member.encrypted() {
+        return Err("encrypted; not read".into());
+    }
+    let stored = member
+        .data_start()
+        .and_then(|start| {
+            let start = usize::try_from(start).ok()?;
+            let end = start.checked_add(usize::try_from(member.compressed_size()).ok()?)?;
+            archive.get(start..end)
+        })
+        .ok_or("its data lies beyond the end of the archive")?;
+    let data = match member.compression() {
+        zip::CompressionMethod::Stored if stored.len() as u64 > limit => return Ok(None),
+        zip::CompressionMethod::Stored => stored.to_vec(),
+        zip::CompressionMethod::Deflated => match inflate(stored, limit, member.size())? {
+            Some(data) => data,
+            None => return Ok(None),
+        },
+        other => {
+            return Err(format!(
+                "compressed with {other:?}, which wisp does not read"
+            ))
+        }
+    };
+    if crc32fast::hash(&data) != member.crc32() {
+        return Err("damaged: its checksum does not match".into());
+    }
+    Ok(Some(data))
+}
+
+/// Expands raw deflate data, `None` past `limit` bytes; `expected` (from the
+/// header, untrusted) sizes the first buffer.
+fn inflate(input: &[u8], limit: u64, expected: u64) -> Result<Option<Vec<u8>>, String> {
+    use flate2::{FlushDecompress, Status};
+    INFLATER.with_borrow_mut(|inflater| {
+        inflater.reset(false);
+        let mut out = Vec::with_capacity(expected.min(limit) as usize + 1);
+        loop {
+            if out.len() as u64 > limit {
+                return Ok(None);
+            }
+            if out.len() == out.capacity() {
+                // Never more room than one byte past the limit: a bomb stops there.
+                let room = (out.len().max(4096) as u64).min(limit + 1 - out.len() as u64);
+                out.reserve_exact(room as usize);
+            }
+            let (read, written) = (inflater.total_in(), inflater.total_out());
+            let status = inflater
+                .decompress_vec(&input[read as usize..], &mut out, FlushDecompress::None)
+                .map_err(|err| format!("damaged: {err}"))?;
+            if status == Status::StreamEnd {
+                return Ok(Some(out));
+            }
+            if inflater.total_in() == read && inflater.total_out() == written {
+                return Err("damaged: its data ends early".into());
+            }
+        }
+    })
+}
+
 /// Whether the member `name` of a zip with extension `ext` can hold text wisp
 /// reads (every member of a plain zip can).
 fn office_part(ext: &str, name: &str) -> bool {
@@ -253,9 +321,8 @@ fn xml_text(xml: &[u8], paragraph_tags: &[&str], text_tags: &[&str], separator: 
     let mut reader = Reader::from_reader(xml);
     let mut out = String::new();
     let mut inside_text = 0usize;
-    let mut buf = Vec::new();
     loop {
-        match reader.read_event_into(&mut buf) {
+        match reader.read_event() {
             Ok(Event::Start(e)) if text_tags.iter().any(|t| e.name().as_ref() == t.as_bytes()) => {
                 inside_text += 1;
             }
@@ -276,7 +343,6 @@ fn xml_text(xml: &[u8], paragraph_tags: &[&str], text_tags: &[&str], separator: 
             Ok(Event::Eof) | Err(_) => break,
             _ => {}
         }
-        buf.clear();
     }
     out
 }
@@ -310,27 +376,57 @@ fn natural(name: &str) -> (String, u64) {
     )
 }
 
-/// Column index of a cell reference such as `C12` (A = 0).
-fn column_of(reference: &str) -> usize {
+/// Column index of a cell reference such as `C12` (A = 0), at most Excel's
+/// last column (XFD): a corrupt reference must not make a row of billions of cells.
+fn column_of(reference: &[u8]) -> usize {
+    const LAST_COLUMN: usize = 16_383;
     reference
-        .bytes()
-        .take_while(u8::is_ascii_alphabetic)
+        .iter()
+        .take_while(|b| b.is_ascii_alphabetic())
         .fold(0usize, |acc, b| {
-            acc * 26 + usize::from(b.to_ascii_uppercase() - b'A' + 1)
+            (acc * 26 + usize::from(b.to_ascii_uppercase() - b'A' + 1)).min(LAST_COLUMN + 1)
         })
         .saturating_sub(1)
+}
+
+/// The shared strings of a workbook, in order: the text runs of each `<si>`,
+/// without phonetic guides (`<rPh>`).
+fn shared_strings(xml: &[u8]) -> Vec<String> {
+    let mut reader = Reader::from_reader(xml);
+    let mut strings = Vec::new();
+    let mut current = String::new();
+    let (mut in_text, mut in_phonetic) = (false, false);
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) => match e.name().as_ref() {
+                b"t" => in_text = true,
+                b"rPh" => in_phonetic = true,
+                _ => {}
+            },
+            Ok(Event::End(e)) => match e.name().as_ref() {
+                b"t" => in_text = false,
+                b"rPh" => in_phonetic = false,
+                b"si" => strings.push(std::mem::take(&mut current)),
+                _ => {}
+            },
+            Ok(Event::Empty(e)) if e.name().as_ref() == b"si" => strings.push(String::new()),
+            Ok(Event::Text(t)) if in_text && !in_phonetic => {
+                if let Ok(text) = t.unescape() {
+                    current.push_str(&text);
+                }
+            }
+            Ok(Event::Eof) | Err(_) => break,
+            _ => {}
+        }
+    }
+    strings
 }
 
 fn xlsx_rows(members: &[(String, Vec<u8>)], name: &str, parts: &mut Vec<Part>) {
     let shared: Vec<String> = members
         .iter()
         .find(|(m, _)| m == "xl/sharedStrings.xml")
-        .map(|(_, xml)| {
-            xml_text(xml, &["si"], &["t"], "\n")
-                .split('\n')
-                .map(str::to_string)
-                .collect()
-        })
+        .map(|(_, xml)| shared_strings(xml))
         .unwrap_or_default();
     let mut sheets: Vec<&(String, Vec<u8>)> = members
         .iter()
@@ -340,21 +436,21 @@ fn xlsx_rows(members: &[(String, Vec<u8>)], name: &str, parts: &mut Vec<Part>) {
     for (member, xml) in sheets {
         let mut reader = Reader::from_reader(xml.as_slice());
         let mut rows: Vec<Vec<String>> = Vec::new();
-        let (mut column, mut kind, mut in_value) = (0usize, String::new(), false);
-        let mut buf = Vec::new();
+        // The cell being read: its column, whether it refers to a shared string,
+        // and whether its value or inline text is open.
+        let (mut column, mut is_shared, mut in_value) = (0usize, false, false);
         loop {
-            match reader.read_event_into(&mut buf) {
+            match reader.read_event() {
                 Ok(Event::Start(e)) | Ok(Event::Empty(e)) if e.name().as_ref() == b"row" => {
                     rows.push(Vec::new())
                 }
                 Ok(Event::Start(e)) if e.name().as_ref() == b"c" => {
                     column = 0;
-                    kind.clear();
+                    is_shared = false;
                     for attr in e.attributes().flatten() {
-                        let value = String::from_utf8_lossy(&attr.value).into_owned();
                         match attr.key.as_ref() {
-                            b"r" => column = column_of(&value),
-                            b"t" => kind = value,
+                            b"r" => column = column_of(&attr.value),
+                            b"t" => is_shared = attr.value.as_ref() == b"s",
                             _ => {}
                         }
                     }
@@ -362,37 +458,37 @@ fn xlsx_rows(members: &[(String, Vec<u8>)], name: &str, parts: &mut Vec<Part>) {
                 Ok(Event::Start(e)) if matches!(e.name().as_ref(), b"v" | b"t") => in_value = true,
                 Ok(Event::End(e)) if matches!(e.name().as_ref(), b"v" | b"t") => in_value = false,
                 Ok(Event::Text(t)) if in_value => {
-                    let raw = t.unescape().map(|c| c.into_owned()).unwrap_or_default();
-                    let value = if kind == "s" {
-                        raw.trim()
-                            .parse::<usize>()
-                            .ok()
-                            .and_then(|i| shared.get(i).cloned())
-                            .unwrap_or_default()
-                    } else {
+                    let Some(row) = rows.last_mut() else {
+                        continue;
+                    };
+                    let Ok(raw) = t.unescape() else {
+                        continue;
+                    };
+                    if row.len() <= column {
+                        row.resize(column + 1, String::new());
+                    }
+                    let cell = &mut row[column];
+                    if is_shared {
+                        if let Some(text) =
+                            raw.trim().parse::<usize>().ok().and_then(|i| shared.get(i))
+                        {
+                            cell.push_str(text);
+                        }
+                    } else if raw.contains(['E', 'e']) {
                         // Numbers may be stored as 1.23456789E+8: give whole numbers back their digits.
                         match raw.parse::<f64>() {
-                            Ok(n)
-                                if raw.contains(['E', 'e'])
-                                    && n.fract() == 0.0
-                                    && n.abs() < 1e19 =>
-                            {
-                                format!("{}", n as u64)
+                            Ok(n) if n.fract() == 0.0 && n.abs() < 1e19 => {
+                                cell.push_str(&format!("{}", n as u64))
                             }
-                            _ => raw,
+                            _ => cell.push_str(&raw),
                         }
-                    };
-                    if let Some(row) = rows.last_mut() {
-                        if row.len() <= column {
-                            row.resize(column + 1, String::new());
-                        }
-                        row[column].push_str(&value);
+                    } else {
+                        cell.push_str(&raw);
                     }
                 }
                 Ok(Event::Eof) | Err(_) => break,
                 _ => {}
             }
-            buf.clear();
         }
         parts.push(Part {
             name: format!("{}!{member}", display(name)),
@@ -409,7 +505,6 @@ fn ods_rows(members: &[(String, Vec<u8>)], name: &str, parts: &mut Vec<Part>) {
     let mut rows: Vec<Vec<String>> = Vec::new();
     // The cell being read: its repeat count, office:value, and visible text.
     let mut cell: Option<(usize, String, String)> = None;
-    let mut buf = Vec::new();
     let cell_start = |e: &quick_xml::events::BytesStart| {
         let (mut repeat, mut value) = (1usize, String::new());
         for attr in e.attributes().flatten() {
@@ -435,7 +530,7 @@ fn ods_rows(members: &[(String, Vec<u8>)], name: &str, parts: &mut Vec<Part>) {
         }
     };
     loop {
-        match reader.read_event_into(&mut buf) {
+        match reader.read_event() {
             Ok(Event::Start(e)) if e.name().as_ref() == b"table:table-row" => rows.push(Vec::new()),
             Ok(Event::Start(e)) if e.name().as_ref() == b"table:table-cell" => {
                 cell = Some(cell_start(&e))
@@ -456,7 +551,6 @@ fn ods_rows(members: &[(String, Vec<u8>)], name: &str, parts: &mut Vec<Part>) {
             Ok(Event::Eof) | Err(_) => break,
             _ => {}
         }
-        buf.clear();
     }
     parts.push(Part {
         name: format!("{}!content.xml", display(name)),
@@ -777,6 +871,23 @@ mod tests {
                 .contains("archive bomb"),
             "{report:?}"
         );
+    }
+
+    #[test]
+    fn a_damaged_member_is_reported_and_the_rest_is_read() {
+        let text = "Name: Jane Doe\nSSN 123-45-6788\n".repeat(20);
+        let zip = zip_of(&[("a.txt", text.as_bytes()), ("b.txt", text.as_bytes())]);
+        let intact = scan_bytes("two.zip", &zip);
+        assert_eq!(intact.findings.counts.ssn, 40, "{intact:?}");
+        assert_eq!(intact.error, None);
+        // Flip a byte inside the first member's compressed data (just past its
+        // 30-byte local header and 5-byte name).
+        let mut damaged = zip.clone();
+        damaged[40] ^= 0x55;
+        let report = scan_bytes("two.zip", &damaged);
+        let error = report.error.as_deref().unwrap_or("");
+        assert!(error.contains("a.txt: damaged"), "{report:?}");
+        assert_eq!(report.findings.counts.ssn, 20, "b.txt is still read");
     }
 
     #[test]

@@ -92,26 +92,63 @@ fn names_a_person((a, a_end): (&str, char), (b, _): (&str, char)) -> bool {
     last_first || initial_last || first_last
 }
 
+/// The words of `text`, split at white space as `char::is_whitespace` sees it,
+/// byte by byte where the text is ASCII (most of it, and the hot path of a scan).
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    let bytes = text.as_bytes();
+    // The character at `i` (always a character boundary): its length, and
+    // whether it is white space.
+    let char_at = move |i: usize| -> (usize, bool) {
+        match bytes[i] {
+            byte if byte < 0x80 => (1, matches!(byte, b'\t'..=b'\r' | b' ')),
+            _ => {
+                let c = text[i..].chars().next().expect("not at the end");
+                (c.len_utf8(), c.is_whitespace())
+            }
+        }
+    };
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let mut start = None;
+        while at < bytes.len() {
+            let (len, space) = char_at(at);
+            match (space, start) {
+                (true, Some(start)) => return Some(&text[start..at]),
+                (false, None) => start = Some(at),
+                _ => {}
+            }
+            at += len;
+        }
+        start.map(|start| &text[start..])
+    })
+}
+
+/// Whether a word, once its leading punctuation is trimmed as `word_and_end`
+/// trims it, starts with a capital: no other word can be part of a name.
+fn starts_capitalised(word: &str) -> bool {
+    word.bytes()
+        .find(|b| b.is_ascii_alphanumeric() || *b == b'\'' || *b == b'.')
+        .is_some_and(|b| b.is_ascii_uppercase())
+}
+
 /// Counts the personal names in `text`.
 pub fn count_names(text: &str) -> usize {
-    let mut words = text
-        .split(char::is_whitespace)
-        .filter(|w| !w.is_empty())
-        .map(word_and_end);
     let mut count = 0;
-    let Some(mut previous) = words.next() else {
-        return 0;
-    };
-    while let Some(word) = words.next() {
-        if names_a_person(previous, word) {
-            count += 1;
-            // The two words are one name: the next pair starts after both.
-            match words.next() {
-                Some(next) => previous = next,
-                None => break,
+    // The word before, while it could begin a name.
+    let mut previous: Option<(&str, char)> = None;
+    for word in words(text) {
+        if !starts_capitalised(word) {
+            previous = None;
+            continue;
+        }
+        let word = word_and_end(word);
+        match previous {
+            Some(first) if names_a_person(first, word) => {
+                count += 1;
+                // The two words are one name: the next pair starts after both.
+                previous = None;
             }
-        } else {
-            previous = word;
+            _ => previous = Some(word),
         }
     }
     count
@@ -167,6 +204,16 @@ mod tests {
             "pairs do not overlap"
         );
         assert_eq!(count_names("Dear Mr. O'Brien"), 0);
+        assert_eq!(count_names("\u{ab}John Smith\u{bb} signed"), 1, "quoted");
+        // Unicode white space separates words too.
+        assert_eq!(
+            count_names("John\u{a0}Smith\u{2003}and\tMary\u{3000}Jones"),
+            2
+        );
+        assert_eq!(
+            words("a  b\u{a0}c\u{e9}d\n").collect::<Vec<_>>(),
+            ["a", "b", "c\u{e9}d"]
+        );
     }
 
     #[test]

@@ -198,7 +198,7 @@ thread_local! {
 /// Scans delimited text (CSV, TSV) row by row, using the header row, if there is
 /// one, to know which columns hold names and which hold elements.
 pub fn scan_delimited(text: &str, delimiter: u8) -> Findings {
-    let rows: Vec<(u64, Vec<String>)> = CSV_READERS.with(|readers| {
+    CSV_READERS.with(|readers| {
         let mut readers = readers.borrow_mut();
         let index = match readers.iter().position(|(d, _)| *d == delimiter) {
             Some(index) => index,
@@ -214,56 +214,78 @@ pub fn scan_delimited(text: &str, delimiter: u8) -> Findings {
         };
         let reader = &mut readers[index].1;
         *reader.get_mut() = std::io::Cursor::new(text.as_bytes().to_vec());
+        let mut scanner = RowScanner::default();
         // Back to the start of the new input, with the parser's state reset.
-        if reader.seek(csv::Position::new()).is_err() {
-            return Vec::new();
+        if reader.seek(csv::Position::new()).is_ok() {
+            let mut record = csv::StringRecord::new();
+            let mut index = 0u64;
+            loop {
+                let before = reader.position().byte();
+                match reader.read_record(&mut record) {
+                    Ok(false) => break,
+                    Ok(true) => {
+                        index += 1;
+                        let line = record.position().map_or(index, |p| p.line());
+                        scanner.row(line, &record.iter().collect::<Vec<&str>>());
+                    }
+                    // A malformed row is passed over; the parser moves on past it.
+                    Err(_) if reader.position().byte() > before => index += 1,
+                    Err(_) => break,
+                }
+            }
         }
-        let rows = reader
-            .records()
-            .enumerate()
-            .filter_map(|(index, row)| {
-                let row = row.ok()?;
-                let line = row.position().map_or(index as u64 + 1, |p| p.line());
-                Some((
-                    line,
-                    row.iter().map(str::to_string).collect::<Vec<String>>(),
-                ))
-            })
-            .collect();
         // Keep no copy of the file in the cached reader.
         *reader.get_mut() = std::io::Cursor::new(Vec::new());
-        rows
-    });
-    scan_rows(rows)
+        scanner.finish()
+    })
 }
 
 /// Scans table rows (CSV, spreadsheets) as records, using the first row, when it
 /// is a header, to know which columns hold names and which hold elements.
 pub fn scan_rows(rows: impl IntoIterator<Item = (u64, Vec<String>)>) -> Findings {
-    let mut findings = Findings::default();
-    let mut hints: Vec<ColumnHint> = Vec::new();
-    let mut name_columns: Vec<bool> = Vec::new();
-    for (index, (line, row)) in rows.into_iter().enumerate() {
-        if index == 0 {
+    let mut scanner = RowScanner::default();
+    for (line, row) in rows {
+        scanner.row(line, &row.iter().map(String::as_str).collect::<Vec<&str>>());
+    }
+    scanner.finish()
+}
+
+/// Table rows judged one at a time, as records.
+#[derive(Default)]
+struct RowScanner {
+    findings: Findings,
+    /// Rows seen, the header included.
+    rows: u64,
+    hints: Vec<ColumnHint>,
+    name_columns: Vec<bool>,
+}
+
+impl RowScanner {
+    fn row(&mut self, line: u64, row: &[&str]) {
+        self.rows += 1;
+        if self.rows == 1 {
             let looks_like_header = row
                 .iter()
                 .all(|cell| !cell.chars().any(|c| c.is_ascii_digit()));
             if looks_like_header {
-                hints = row.iter().map(|h| column_hint(h)).collect();
-                name_columns = row.iter().map(|h| is_name_header(h)).collect();
-                if hints.iter().any(|h| *h != ColumnHint::None) || name_columns.iter().any(|n| *n) {
-                    continue;
+                self.hints = row.iter().map(|h| column_hint(h)).collect();
+                self.name_columns = row.iter().map(|h| is_name_header(h)).collect();
+                if self.hints.iter().any(|h| *h != ColumnHint::None)
+                    || self.name_columns.iter().any(|n| *n)
+                {
+                    return;
                 }
-                hints.clear();
-                name_columns.clear();
+                self.hints.clear();
+                self.name_columns.clear();
             }
         }
+        let findings = &mut self.findings;
         let mut elements = 0;
         let mut names = 0;
         let mut free_text = Vec::new();
         for (column, cell) in row.iter().enumerate() {
-            let hint = hints.get(column).copied().unwrap_or(ColumnHint::None);
-            let is_name = name_columns.get(column).copied().unwrap_or(false);
+            let hint = self.hints.get(column).copied().unwrap_or(ColumnHint::None);
+            let is_name = self.name_columns.get(column).copied().unwrap_or(false);
             if is_name {
                 // A name column counts as one name per filled cell.
                 if cell.chars().any(|c| c.is_alphabetic()) {
@@ -274,7 +296,7 @@ pub fn scan_rows(rows: impl IntoIterator<Item = (u64, Vec<String>)>) -> Findings
             if hint != ColumnHint::None {
                 elements += findings.record(cell, line, hint, 0).0;
             } else {
-                free_text.push(cell.as_str());
+                free_text.push(*cell);
             }
         }
         // Other cells together, so "Name: John Smith" or context words in a
@@ -283,14 +305,17 @@ pub fn scan_rows(rows: impl IntoIterator<Item = (u64, Vec<String>)>) -> Findings
         let row_names = count_names(&rest) as u64;
         elements += findings.record(&rest, line, ColumnHint::None, 0).0;
         // Name columns split over "First" and "Last" are one person.
-        let first_last = name_columns.iter().filter(|n| **n).count() >= 2;
+        let first_last = self.name_columns.iter().filter(|n| **n).count() >= 2;
         let people = if first_last { names.min(1) } else { names } + row_names;
         findings.counts.names += people;
         if elements > 0 && people > 0 {
             findings.pi_records += 1;
         }
     }
-    findings
+
+    fn finish(self) -> Findings {
+        self.findings
+    }
 }
 
 #[cfg(test)]

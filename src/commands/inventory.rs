@@ -1,6 +1,6 @@
 //! `wisp inventory`: where personal information sits.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -123,7 +123,7 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
         &|problem| problems.lock().expect("not poisoned").push(problem),
     )?;
     let mut reports = reports.into_inner().expect("not poisoned");
-    reports.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+    reports.sort_unstable_by(|a, b| output::path_order(&a.path, &b.path));
     for problem in problems.into_inner().expect("not poisoned") {
         eprintln!("wisp: warning: {}", sanitize(&problem.message));
     }
@@ -207,15 +207,17 @@ fn count_cells(r: &FileReport) -> [String; 6] {
 
 /// A line per folder: how many files, how many with elements and with PI.
 fn summary(reports: &[FileReport]) -> String {
-    let mut folders: BTreeMap<PathBuf, FolderSummary> = BTreeMap::new();
+    let mut folders: HashMap<&Path, FolderSummary> = HashMap::new();
     for r in reports {
-        let folder = r.path.parent().unwrap_or(Path::new("")).to_path_buf();
+        let folder = r.path.parent().unwrap_or(Path::new(""));
         let entry = folders.entry(folder).or_default();
         entry.files += 1;
         entry.with_elements += u64::from(r.findings.counts.elements() > 0);
         entry.with_pi += u64::from(r.findings.holds_pi());
         entry.counts.merge(&r.findings.counts);
     }
+    let mut folders: Vec<(&Path, FolderSummary)> = folders.into_iter().collect();
+    folders.sort_unstable_by(|a, b| output::path_order(a.0, b.0));
     let mut out = String::from("summary by folder:\n");
     for (folder, s) in &folders {
         out.push_str(&format!(
