@@ -117,7 +117,7 @@ fn candidates(text: &[u8]) -> Vec<Candidate> {
     let mut found = Vec::new();
     let mut groups: Vec<(usize, usize)> = Vec::new();
     let mut at = 0;
-    while let Some(offset) = text[at..].iter().position(u8::is_ascii_digit) {
+    while let Some(offset) = first_digit(&text[at..]) {
         groups.clear();
         let mut start = at + offset;
         loop {
@@ -133,6 +133,30 @@ fn candidates(text: &[u8]) -> Vec<Candidate> {
     }
     found.sort_unstable();
     found
+}
+
+/// The offset of the first ASCII digit, eight bytes at a time: most of a
+/// document is letters and spaces, and this is the scanner's hot loop.
+fn first_digit(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut chunks = bytes.chunks_exact(8);
+    for (index, chunk) in chunks.by_ref().enumerate() {
+        let word = u64::from_ne_bytes(chunk.try_into().expect("eight bytes"));
+        // A byte in 0x30..=0x39 has its high bit set in both (b + 0x50) (from
+        // 0x30 up) and !(b + 0x46) (up to 0x39), for bytes below 0x80.
+        let low7 = word & !HIGHS;
+        let from_zero = low7.wrapping_add(ONES * 0x50);
+        let up_to_nine = !low7.wrapping_add(ONES * 0x46);
+        if from_zero & up_to_nine & !word & HIGHS != 0 {
+            let at = index * 8;
+            return chunk.iter().position(u8::is_ascii_digit).map(|i| at + i);
+        }
+    }
+    let tail = chunks.remainder();
+    tail.iter()
+        .position(u8::is_ascii_digit)
+        .map(|i| bytes.len() - tail.len() + i)
 }
 
 fn digit_run(bytes: &[u8]) -> usize {
@@ -248,13 +272,15 @@ impl<'t> Context<'t> {
         if word_start < from || start - word_end > CONTEXT_GAP {
             return false;
         }
-        let gap = String::from_utf8_lossy(&self.text[word_end..start]).to_ascii_lowercase();
-        let gap = gap
-            .trim_start()
-            .strip_prefix("no.")
-            .or_else(|| gap.trim_start().strip_prefix("num."))
-            .unwrap_or(&gap);
-        !gap.contains(['.', '!', '?', ';', '\n'])
+        let gap = self.text[word_end..start].trim_ascii_start();
+        let gap = [b"no.".as_slice(), b"num."]
+            .iter()
+            .find(|prefix| {
+                gap.len() >= prefix.len() && gap[..prefix.len()].eq_ignore_ascii_case(prefix)
+            })
+            .map_or(gap, |prefix| &gap[prefix.len()..]);
+        !gap.iter()
+            .any(|b| matches!(b, b'.' | b'!' | b'?' | b';' | b'\n'))
     }
 }
 
@@ -674,6 +700,11 @@ mod tests {
             );
         }
         for text in [
+            "",
+            "no digits at all in this sentence",
+            "01234567",
+            "abcdefgh9",
+            "\u{e9}\u{e9}\u{e9}\u{e9}7 \u{ff}\u{b9}\u{b2}",
             "GB82 WEST 1234 5698 7654 32",
             "x DE89370400440532013000 y",
             "SA1234567 S12345678 S123456789",
@@ -685,6 +716,21 @@ mod tests {
                 candidates_by_regex(text.as_bytes()),
                 "{text}"
             );
+        }
+    }
+
+    #[test]
+    fn first_digit_finds_what_a_byte_loop_finds() {
+        for byte in 0..=255u8 {
+            for at in 0..20 {
+                let mut text = vec![b'x'; 24];
+                text[at] = byte;
+                assert_eq!(
+                    first_digit(&text),
+                    text.iter().position(u8::is_ascii_digit),
+                    "byte {byte:#x} at {at}"
+                );
+            }
         }
     }
 
