@@ -96,30 +96,38 @@ fn names_a_person((a, a_end): (&str, char), (b, _): (&str, char)) -> bool {
 /// byte by byte where the text is ASCII (most of it, and the hot path of a scan).
 fn words(text: &str) -> impl Iterator<Item = &str> {
     let bytes = text.as_bytes();
-    // The character at `i` (always a character boundary): its length, and
-    // whether it is white space.
-    let char_at = move |i: usize| -> (usize, bool) {
-        match bytes[i] {
-            byte if byte < 0x80 => (1, matches!(byte, b'\t'..=b'\r' | b' ')),
-            _ => {
-                let c = text[i..].chars().next().expect("not at the end");
-                (c.len_utf8(), c.is_whitespace())
-            }
+    // Whether the character at `at` (a character boundary) is white space,
+    // and its length.
+    let space_at = move |at: usize| -> (bool, usize) {
+        let byte = bytes[at];
+        if byte < 0x80 {
+            (matches!(byte, b'\t'..=b'\r' | b' '), 1)
+        } else {
+            let c = text[at..].chars().next().expect("not at the end");
+            (c.is_whitespace(), c.len_utf8())
         }
     };
     let mut at = 0;
     std::iter::from_fn(move || {
-        let mut start = None;
-        while at < bytes.len() {
-            let (len, space) = char_at(at);
-            match (space, start) {
-                (true, Some(start)) => return Some(&text[start..at]),
-                (false, None) => start = Some(at),
-                _ => {}
+        loop {
+            if at == bytes.len() {
+                return None;
+            }
+            let (space, len) = space_at(at);
+            if !space {
+                break;
             }
             at += len;
         }
-        start.map(|start| &text[start..])
+        let start = at;
+        while at < bytes.len() {
+            let (space, len) = space_at(at);
+            if space {
+                break;
+            }
+            at += len;
+        }
+        Some(&text[start..at])
     })
 }
 
