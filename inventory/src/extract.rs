@@ -270,7 +270,8 @@ fn inflate(input: &[u8], limit: u64, expected: u64) -> Result<Option<Vec<u8>>, S
     use flate2::{FlushDecompress, Status};
     INFLATER.with_borrow_mut(|inflater| {
         inflater.reset(false);
-        let mut out = Vec::with_capacity(expected.min(limit) as usize + 1);
+        // The header's size is only a hint: a lying one gets no more than 16 MiB up front.
+        let mut out = Vec::with_capacity(expected.min(limit).min(16 << 20) as usize + 1);
         loop {
             if out.len() as u64 > limit {
                 return Ok(None);

@@ -232,24 +232,13 @@ pub fn scan_file_keyed(path: &Path, key: Option<&ValueKey>) -> FileReport {
     scan_contents(report, &bytes, key)
 }
 
-/// Reads `file` to its end, expecting `size` bytes: read straight into a buffer
-/// of that size, then once more to see the end (a file may grow while read).
+/// Reads `file` to its end into a buffer sized from its `fstat`. Through `Take`,
+/// `read_to_end` asks for no size hint (which on a `File` costs two more system
+/// calls), and the bound stops a file that grows while it is read.
 fn read_all(file: &mut std::fs::File, size: usize) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let mut bytes = vec![0u8; size.max(4096)];
-    let mut filled = 0;
-    loop {
-        if filled == bytes.len() {
-            bytes.resize(filled * 2, 0);
-        }
-        match file.read(&mut bytes[filled..]) {
-            Ok(0) => break,
-            Ok(read) => filled += read,
-            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(err) => return Err(err),
-        }
-    }
-    bytes.truncate(filled);
+    let mut bytes = Vec::with_capacity(size + 1);
+    file.take(MAX_BYTES + 1).read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 
