@@ -308,7 +308,6 @@ fn shred(wisp: &Path) -> anyhow::Result<()> {
     const DEVICE: u64 = 1 << 30;
     let device = BenchLoop::attach(&dir.path().join("disk.img"), DEVICE, true)?;
     let dev = device.device.as_str();
-    let mut runs: [Vec<Duration>; 6] = Default::default();
     let dd = |extra: &[&str]| {
         let mut command = Command::new("dd");
         command
@@ -318,40 +317,58 @@ fn shred(wisp: &Path) -> anyhow::Result<()> {
             .arg(format!("count={}", DEVICE >> 22));
         command
     };
-    // Five interleaved rounds: a shared virtual disk varies by 2x from run to run.
-    for _ in 0..5 {
-        runs[0].push(timed(&mut dd(&[]))?);
-        // The same durability as a wipe's end-of-pass flush.
-        runs[5].push(timed(&mut dd(&["conv=fdatasync"]))?);
-        runs[1].push(timed(
-            wisp_cmd().args(["shred", "--yes", "--verify", "off", dev]),
-        )?);
-        runs[2].push(timed(wisp_cmd().args(["shred", "--yes", dev]))?);
-        runs[3].push(timed(Command::new("shred").args(["-n", "1", dev]))?);
-        runs[4].push(timed(Command::new("nwipe").args([
-            "--autonuke",
-            "--nogui",
-            "--nowait",
-            "--method=random",
-            "--verify=off",
-            "--noblank",
-            "--rounds=1",
-            dev,
-        ]))?);
+    // Seven interleaved rounds: a shared virtual disk varies by 2x from minute to
+    // minute, so each round's ratio pairs runs made seconds apart and the median
+    // of those ratios is reported beside the medians of the speeds.
+    let mut rounds = Vec::new();
+    for _ in 0..7 {
+        rounds.push([
+            timed(&mut dd(&[]))?,
+            timed(wisp_cmd().args(["shred", "--yes", "--verify", "off", dev]))?,
+            timed(wisp_cmd().args(["shred", "--yes", dev]))?,
+            timed(Command::new("shred").args(["-n", "1", dev]))?,
+            timed(Command::new("nwipe").args([
+                "--autonuke",
+                "--nogui",
+                "--nowait",
+                "--method=random",
+                "--verify=off",
+                "--noblank",
+                "--rounds=1",
+                dev,
+            ]))?,
+            // The same durability as a wipe's end-of-pass flush.
+            timed(&mut dd(&["conv=fdatasync"]))?,
+        ]);
     }
-    let [dd, ours, ours_verified, gnu, nwipe, dd_synced] =
-        runs.map(|r| mb_per_s(DEVICE, median(r)));
+    let speed = |tool: usize| mb_per_s(DEVICE, median(rounds.iter().map(|r| r[tool]).collect()));
+    // How many times faster `tool` was than `baseline`, per round, median.
+    let paired = |tool: usize, baseline: usize| {
+        median_f64(
+            rounds
+                .iter()
+                .map(|r| r[baseline].as_secs_f64() / r[tool].as_secs_f64())
+                .collect(),
+        )
+    };
     println!(
-        "shred device (1 GiB loop, direct I/O, median of 5, MB/s): dd zeros {dd:.0}, dd zeros + fdatasync {dd_synced:.0}, \
-         wisp random {ours:.0}, wisp random + sample verify {ours_verified:.0}, GNU shred -n1 {gnu:.0}, nwipe prng {nwipe:.0}"
+        "shred device (1 GiB loop, direct I/O, median of 7, MB/s): dd zeros {:.0}, dd zeros + fdatasync {:.0}, \
+         wisp random {:.0}, wisp random + sample verify {:.0}, GNU shred -n1 {:.0}, nwipe prng {:.0}",
+        speed(0),
+        speed(5),
+        speed(1),
+        speed(2),
+        speed(3),
+        speed(4),
     );
     println!(
-        "shred device: wisp = {:.2}x dd, {:.2}x dd+fdatasync, {:.2}x GNU shred -n1, {:.2}x nwipe (with verification: {:.2}x dd)",
-        ours / dd,
-        ours / dd_synced,
-        ours / gnu,
-        ours / nwipe,
-        ours_verified / dd
+        "shred device, median of the per-round ratios: wisp = {:.2}x dd, {:.2}x dd+fdatasync, {:.2}x GNU shred -n1, \
+         {:.2}x nwipe (with verification: {:.2}x dd)",
+        paired(1, 0),
+        paired(1, 5),
+        paired(1, 3),
+        paired(1, 4),
+        paired(2, 0),
     );
     drop(device);
 
@@ -395,33 +412,149 @@ fn shred(wisp: &Path) -> anyhow::Result<()> {
         .tempdir_in("/dev/shm")?;
     let first = BenchLoop::attach(&shm.path().join("a.img"), MEMORY, false)?;
     let second = BenchLoop::attach(&shm.path().join("b.img"), MEMORY, false)?;
-    let (mut alone, mut together) = (Vec::new(), Vec::new());
-    for _ in 0..3 {
-        let a = timed(wisp_cmd().args(["shred", "--yes", "--verify", "off", &first.device]))?;
-        let b = timed(wisp_cmd().args(["shred", "--yes", "--verify", "off", &second.device]))?;
-        alone.push(mb_per_s(MEMORY, a) + mb_per_s(MEMORY, b));
-        together.push(mb_per_s(
-            2 * MEMORY,
-            timed(wisp_cmd().args([
-                "shred",
-                "--yes",
-                "--verify",
-                "off",
-                &first.device,
-                &second.device,
-            ]))?,
-        ));
-    }
-    alone.sort_by(f64::total_cmp);
-    together.sort_by(f64::total_cmp);
+    let pair = [first.device.as_str(), second.device.as_str()];
+    let wipe = |devices: &[&str]| {
+        let mut command = wisp_cmd();
+        command
+            .args(["shred", "--yes", "--verify", "off"])
+            .args(devices);
+        command
+    };
+    let zero = |device: &str| {
+        let mut command = Command::new("dd");
+        command
+            .args(["if=/dev/zero", "bs=4M", "oflag=direct", "status=none"])
+            .arg(format!("of={device}"))
+            .arg(format!("count={}", MEMORY >> 22));
+        command
+    };
+    let wisp_alone = |device: &str| timed(&mut wipe(&[device]));
+    let wisp_together = || timed(&mut wipe(&pair));
+    // Unthrottled, the devices are as fast as memory and both wipes share two
+    // cores with the loop driver's copies; dd shows what the machine allows.
+    let wisp = scaling(MEMORY, &pair, wisp_alone, wisp_together)?;
+    let dd = scaling(
+        MEMORY,
+        &pair,
+        |device| timed(&mut zero(device)),
+        || timed_together(&mut [zero(pair[0]), zero(pair[1])]),
+    )?;
     println!(
-        "shred parallel (2 x 1 GiB memory-backed loops, median of 3): together {:.0} MB/s, sum of each alone {:.0} MB/s; \
-         aggregate = {:.2}x the sum",
-        together[1],
-        alone[1],
-        together[1] / alone[1]
+        "shred parallel (2 x 1 GiB memory-backed loops, median of 3): wisp together {:.0} MB/s = {:.2}x the sum \
+         of each alone; dd zeros (the machine's limit) together {:.0} MB/s = {:.2}x the sum; \
+         wisp's scaling = {:.2}x dd's",
+        wisp.aggregate,
+        wisp.ratio,
+        dd.aggregate,
+        dd.ratio,
+        wisp.ratio / dd.ratio
     );
+    // Throttled to a SATA drive's speed, the devices rather than the two cores
+    // are the limit, as when a retired PC's drives are wiped together.
+    const DRIVE_BYTES_PER_S: u64 = 500_000_000;
+    match WriteThrottle::apply(&pair, DRIVE_BYTES_PER_S) {
+        Ok(_throttle) => {
+            let throttled = scaling(MEMORY, &pair, wisp_alone, wisp_together)?;
+            println!(
+                "shred parallel (the same loops throttled to {} MB/s each): wisp together {:.0} MB/s = {:.2}x \
+                 the sum of each alone",
+                DRIVE_BYTES_PER_S / 1_000_000,
+                throttled.aggregate,
+                throttled.ratio
+            );
+        }
+        Err(err) => eprintln!("bench shred: throttled parallel run skipped: {err:#}"),
+    }
     Ok(())
+}
+
+struct Scaling {
+    /// Aggregate throughput together over the sum of each device's alone.
+    ratio: f64,
+    /// MB/s together.
+    aggregate: f64,
+}
+
+/// Runs each device alone, then all together, in three interleaved rounds
+/// (medians).
+fn scaling(
+    bytes: u64,
+    devices: &[&str],
+    alone: impl Fn(&str) -> anyhow::Result<Duration>,
+    together: impl Fn() -> anyhow::Result<Duration>,
+) -> anyhow::Result<Scaling> {
+    let (mut ratios, mut aggregates) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        let mut sum = 0.0;
+        for device in devices {
+            sum += mb_per_s(bytes, alone(device)?);
+        }
+        let aggregate = mb_per_s(bytes * devices.len() as u64, together()?);
+        ratios.push(aggregate / sum);
+        aggregates.push(aggregate);
+    }
+    Ok(Scaling {
+        ratio: median_f64(ratios),
+        aggregate: median_f64(aggregates),
+    })
+}
+
+/// Runs the commands at the same time; the time until the last one ends.
+fn timed_together(commands: &mut [Command]) -> anyhow::Result<Duration> {
+    let start = Instant::now();
+    let children = commands
+        .iter_mut()
+        .map(|c| c.stdout(Stdio::null()).stdin(Stdio::null()).spawn())
+        .collect::<Result<Vec<_>, _>>()?;
+    for mut child in children {
+        anyhow::ensure!(child.wait()?.success(), "a parallel run failed");
+    }
+    Ok(start.elapsed())
+}
+
+fn median_f64(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+/// A write-bandwidth limit on block devices through the cgroup v1 blkio
+/// controller (the kernel here offers v1); removed on drop.
+struct WriteThrottle {
+    devices: Vec<String>,
+}
+
+const BLKIO_WRITE_BPS: &str = "/sys/fs/cgroup/blkio/blkio.throttle.write_bps_device";
+
+impl WriteThrottle {
+    fn apply(devices: &[&str], bytes_per_s: u64) -> anyhow::Result<WriteThrottle> {
+        anyhow::ensure!(
+            Path::new(BLKIO_WRITE_BPS).exists(),
+            "{BLKIO_WRITE_BPS} is missing (no cgroup v1 blkio controller)"
+        );
+        let mut throttle = WriteThrottle {
+            devices: Vec::new(),
+        };
+        for device in devices {
+            let name = Path::new(device).file_name().context("device name")?;
+            let sys = Path::new("/sys/class/block").join(name).join("dev");
+            let number = std::fs::read_to_string(&sys)
+                .with_context(|| format!("reading {}", sys.display()))?
+                .trim()
+                .to_string();
+            std::fs::write(BLKIO_WRITE_BPS, format!("{number} {bytes_per_s}"))
+                .with_context(|| format!("writing {BLKIO_WRITE_BPS}"))?;
+            throttle.devices.push(number);
+        }
+        Ok(throttle)
+    }
+}
+
+impl Drop for WriteThrottle {
+    fn drop(&mut self) {
+        for number in &self.devices {
+            let _ = std::fs::write(BLKIO_WRITE_BPS, format!("{number} 0"));
+        }
+    }
 }
 
 /// Reads one column's value from a label.
