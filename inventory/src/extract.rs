@@ -4,8 +4,7 @@
 
 use std::io::{Cursor, Read};
 
-use quick_xml::events::Event;
-use quick_xml::Reader;
+use crate::xml::{attribute, tokens, unescape_into, Token};
 
 /// What a part of a file holds, ready to scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -319,29 +318,27 @@ fn display(name: &str) -> &str {
 /// Text of XML: the characters inside `text_tags` (all text when empty), a line
 /// break after each of `paragraph_tags`.
 fn xml_text(xml: &[u8], paragraph_tags: &[&str], text_tags: &[&str], separator: &str) -> String {
-    let mut reader = Reader::from_reader(xml);
+    let is = |tags: &[&str], name: &[u8]| tags.iter().any(|t| t.as_bytes() == name);
     let mut out = String::new();
     let mut inside_text = 0usize;
-    loop {
-        match reader.read_event() {
-            Ok(Event::Start(e)) if text_tags.iter().any(|t| e.name().as_ref() == t.as_bytes()) => {
-                inside_text += 1;
-            }
-            Ok(Event::End(e)) => {
-                let tag = e.name();
-                if text_tags.iter().any(|t| tag.as_ref() == t.as_bytes()) {
+    for token in tokens(xml) {
+        let reading = text_tags.is_empty() || inside_text > 0;
+        match token {
+            Token::Start {
+                name, empty: false, ..
+            } if is(text_tags, name) => inside_text += 1,
+            Token::End { name } => {
+                if is(text_tags, name) {
                     inside_text = inside_text.saturating_sub(1);
                 }
-                if paragraph_tags.iter().any(|t| tag.as_ref() == t.as_bytes()) {
+                if is(paragraph_tags, name) {
                     out.push_str(separator);
                 }
             }
-            Ok(Event::Text(t)) if text_tags.is_empty() || inside_text > 0 => {
-                if let Ok(text) = t.unescape() {
-                    out.push_str(&text);
-                }
+            Token::Text(raw) if reading => {
+                unescape_into(raw, &mut out);
             }
-            Ok(Event::Eof) | Err(_) => break,
+            Token::CData(raw) if reading => out.push_str(&String::from_utf8_lossy(raw)),
             _ => {}
         }
     }
@@ -393,30 +390,32 @@ fn column_of(reference: &[u8]) -> usize {
 /// The shared strings of a workbook, in order: the text runs of each `<si>`,
 /// without phonetic guides (`<rPh>`).
 fn shared_strings(xml: &[u8]) -> Vec<String> {
-    let mut reader = Reader::from_reader(xml);
     let mut strings = Vec::new();
     let mut current = String::new();
     let (mut in_text, mut in_phonetic) = (false, false);
-    loop {
-        match reader.read_event() {
-            Ok(Event::Start(e)) => match e.name().as_ref() {
+    for token in tokens(xml) {
+        match token {
+            Token::Start {
+                name: b"si",
+                empty: true,
+                ..
+            } => strings.push(String::new()),
+            Token::Start {
+                name, empty: false, ..
+            } => match name {
                 b"t" => in_text = true,
                 b"rPh" => in_phonetic = true,
                 _ => {}
             },
-            Ok(Event::End(e)) => match e.name().as_ref() {
+            Token::End { name } => match name {
                 b"t" => in_text = false,
                 b"rPh" => in_phonetic = false,
                 b"si" => strings.push(std::mem::take(&mut current)),
                 _ => {}
             },
-            Ok(Event::Empty(e)) if e.name().as_ref() == b"si" => strings.push(String::new()),
-            Ok(Event::Text(t)) if in_text && !in_phonetic => {
-                if let Ok(text) = t.unescape() {
-                    current.push_str(&text);
-                }
+            Token::Text(raw) if in_text && !in_phonetic => {
+                unescape_into(raw, &mut current);
             }
-            Ok(Event::Eof) | Err(_) => break,
             _ => {}
         }
     }
@@ -435,92 +434,91 @@ fn xlsx_rows(members: &[(String, Vec<u8>)], name: &str, parts: &mut Vec<Part>) {
         .collect();
     sheets.sort_by_key(|a| natural(&a.0));
     for (member, xml) in sheets {
-        let mut reader = Reader::from_reader(xml.as_slice());
-        let mut rows: Vec<Vec<String>> = Vec::new();
-        // The cell being read: its column, whether it refers to a shared string,
-        // and whether its value or inline text is open.
-        let (mut column, mut is_shared, mut in_value) = (0usize, false, false);
-        loop {
-            match reader.read_event() {
-                Ok(Event::Start(e)) | Ok(Event::Empty(e)) if e.name().as_ref() == b"row" => {
-                    rows.push(Vec::new())
-                }
-                Ok(Event::Start(e)) if e.name().as_ref() == b"c" => {
-                    column = 0;
-                    is_shared = false;
-                    for attr in e.attributes().flatten() {
-                        match attr.key.as_ref() {
-                            b"r" => column = column_of(&attr.value),
-                            b"t" => is_shared = attr.value.as_ref() == b"s",
-                            _ => {}
-                        }
-                    }
-                }
-                Ok(Event::Start(e)) if matches!(e.name().as_ref(), b"v" | b"t") => in_value = true,
-                Ok(Event::End(e)) if matches!(e.name().as_ref(), b"v" | b"t") => in_value = false,
-                Ok(Event::Text(t)) if in_value => {
-                    let Some(row) = rows.last_mut() else {
-                        continue;
-                    };
-                    let Ok(raw) = t.unescape() else {
-                        continue;
-                    };
-                    if row.len() <= column {
-                        row.resize(column + 1, String::new());
-                    }
-                    let cell = &mut row[column];
-                    if is_shared {
-                        if let Some(text) =
-                            raw.trim().parse::<usize>().ok().and_then(|i| shared.get(i))
-                        {
-                            cell.push_str(text);
-                        }
-                    } else if raw.contains(['E', 'e']) {
-                        // Numbers may be stored as 1.23456789E+8: give whole numbers back their digits.
-                        match raw.parse::<f64>() {
-                            Ok(n) if n.fract() == 0.0 && n.abs() < 1e19 => {
-                                cell.push_str(&format!("{}", n as u64))
-                            }
-                            _ => cell.push_str(&raw),
-                        }
-                    } else {
-                        cell.push_str(&raw);
-                    }
-                }
-                Ok(Event::Eof) | Err(_) => break,
-                _ => {}
-            }
-        }
         parts.push(Part {
             name: format!("{}!{member}", display(name)),
-            content: Content::Rows(rows),
+            content: Content::Rows(sheet_rows(xml, &shared)),
         });
     }
+}
+
+/// The rows of one worksheet, shared strings and numbers as they are shown.
+fn sheet_rows(xml: &[u8], shared: &[String]) -> Vec<Vec<String>> {
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    // The cell being read: its column, whether it refers to a shared string,
+    // and whether its value or inline text is open.
+    let (mut column, mut is_shared, mut in_value) = (0usize, false, false);
+    let mut value = String::new();
+    for token in tokens(xml) {
+        match token {
+            Token::Start { name: b"row", .. } => rows.push(Vec::new()),
+            Token::Start {
+                name: b"c",
+                attrs,
+                empty: false,
+            } => {
+                column = attribute(attrs, b"r").map_or(0, column_of);
+                is_shared = attribute(attrs, b"t") == Some(b"s");
+            }
+            Token::Start {
+                name: b"v" | b"t",
+                empty: false,
+                ..
+            } => in_value = true,
+            Token::End { name: b"v" | b"t" } => in_value = false,
+            Token::Text(raw) if in_value => {
+                let Some(row) = rows.last_mut() else {
+                    continue;
+                };
+                value.clear();
+                if !unescape_into(raw, &mut value) {
+                    continue;
+                }
+                if row.len() <= column {
+                    row.resize(column + 1, String::new());
+                }
+                let cell = &mut row[column];
+                if is_shared {
+                    if let Some(text) = value
+                        .trim()
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|i| shared.get(i))
+                    {
+                        cell.push_str(text);
+                    }
+                } else if value.contains(['E', 'e']) {
+                    // Numbers may be stored as 1.23456789E+8: give whole numbers back their digits.
+                    match value.parse::<f64>() {
+                        Ok(n) if n.fract() == 0.0 && n.abs() < 1e19 => {
+                            cell.push_str(&format!("{}", n as u64))
+                        }
+                        _ => cell.push_str(&value),
+                    }
+                } else {
+                    cell.push_str(&value);
+                }
+            }
+            _ => {}
+        }
+    }
+    rows
 }
 
 fn ods_rows(members: &[(String, Vec<u8>)], name: &str, parts: &mut Vec<Part>) {
     let Some((_, xml)) = members.iter().find(|(m, _)| m == "content.xml") else {
         return;
     };
-    let mut reader = Reader::from_reader(xml.as_slice());
     let mut rows: Vec<Vec<String>> = Vec::new();
     // The cell being read: its repeat count, office:value, and visible text.
     let mut cell: Option<(usize, String, String)> = None;
-    let cell_start = |e: &quick_xml::events::BytesStart| {
-        let (mut repeat, mut value) = (1usize, String::new());
-        for attr in e.attributes().flatten() {
-            match attr.key.as_ref() {
-                // Empty trailing cells repeat thousands of times; content does not.
-                b"table:number-columns-repeated" => {
-                    repeat = String::from_utf8_lossy(&attr.value)
-                        .parse()
-                        .unwrap_or(1)
-                        .min(64)
-                }
-                b"office:value" => value = String::from_utf8_lossy(&attr.value).into_owned(),
-                _ => {}
-            }
-        }
+    let cell_start = |attrs: &[u8]| {
+        let text = |key: &[u8]| attribute(attrs, key).map(String::from_utf8_lossy);
+        // Empty trailing cells repeat thousands of times; content does not.
+        let repeat = text(b"table:number-columns-repeated")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1usize)
+            .min(64);
+        let value = text(b"office:value").unwrap_or_default().into_owned();
         (repeat, value, String::new())
     };
     let finish = |rows: &mut Vec<Vec<String>>, (repeat, value, text): (usize, String, String)| {
@@ -530,26 +528,36 @@ fn ods_rows(members: &[(String, Vec<u8>)], name: &str, parts: &mut Vec<Part>) {
             row.extend(std::iter::repeat_n(shown, repeat));
         }
     };
-    loop {
-        match reader.read_event() {
-            Ok(Event::Start(e)) if e.name().as_ref() == b"table:table-row" => rows.push(Vec::new()),
-            Ok(Event::Start(e)) if e.name().as_ref() == b"table:table-cell" => {
-                cell = Some(cell_start(&e))
+    for token in tokens(xml) {
+        match token {
+            Token::Start {
+                name: b"table:table-row",
+                empty: false,
+                ..
+            } => rows.push(Vec::new()),
+            Token::Start {
+                name: b"table:table-cell",
+                attrs,
+                empty,
+            } => {
+                if empty {
+                    finish(&mut rows, cell_start(attrs));
+                } else {
+                    cell = Some(cell_start(attrs));
+                }
             }
-            Ok(Event::Empty(e)) if e.name().as_ref() == b"table:table-cell" => {
-                finish(&mut rows, cell_start(&e))
-            }
-            Ok(Event::End(e)) if e.name().as_ref() == b"table:table-cell" => {
+            Token::End {
+                name: b"table:table-cell",
+            } => {
                 if let Some(done) = cell.take() {
                     finish(&mut rows, done);
                 }
             }
-            Ok(Event::Text(t)) => {
-                if let (Some((_, _, text)), Ok(decoded)) = (cell.as_mut(), t.unescape()) {
-                    text.push_str(&decoded);
+            Token::Text(raw) => {
+                if let Some((_, _, text)) = cell.as_mut() {
+                    unescape_into(raw, text);
                 }
             }
-            Ok(Event::Eof) | Err(_) => break,
             _ => {}
         }
     }
@@ -928,5 +936,250 @@ Content-Transfer-Encoding: base64\r\n\r\n{encoded}\r\n--b--\r\n"
             report.findings.pi_records, 2,
             "sender with card; row with SSN"
         );
+    }
+}
+
+/// The quick-xml readers the tokenizer replaced, kept as the specification: on
+/// well-formed parts both must give the same text and rows.
+#[cfg(test)]
+mod quick_xml_reference {
+    use quick_xml::events::Event;
+    use quick_xml::Reader;
+
+    use super::{column_of, tests_support::Rng, Token};
+
+    pub fn xml_text(xml: &[u8], paragraph_tags: &[&str], text_tags: &[&str]) -> String {
+        let mut reader = Reader::from_reader(xml);
+        let mut out = String::new();
+        let mut inside_text = 0usize;
+        loop {
+            match reader.read_event() {
+                Ok(Event::Start(e))
+                    if text_tags.iter().any(|t| e.name().as_ref() == t.as_bytes()) =>
+                {
+                    inside_text += 1;
+                }
+                Ok(Event::End(e)) => {
+                    let tag = e.name();
+                    if text_tags.iter().any(|t| tag.as_ref() == t.as_bytes()) {
+                        inside_text = inside_text.saturating_sub(1);
+                    }
+                    if paragraph_tags.iter().any(|t| tag.as_ref() == t.as_bytes()) {
+                        out.push('\n');
+                    }
+                }
+                Ok(Event::Text(t)) if text_tags.is_empty() || inside_text > 0 => {
+                    if let Ok(text) = t.unescape() {
+                        out.push_str(&text);
+                    }
+                }
+                Ok(Event::Eof) | Err(_) => break,
+                _ => {}
+            }
+        }
+        out
+    }
+
+    pub fn shared_strings(xml: &[u8]) -> Vec<String> {
+        let mut reader = Reader::from_reader(xml);
+        let mut strings = Vec::new();
+        let mut current = String::new();
+        let (mut in_text, mut in_phonetic) = (false, false);
+        loop {
+            match reader.read_event() {
+                Ok(Event::Start(e)) => match e.name().as_ref() {
+                    b"t" => in_text = true,
+                    b"rPh" => in_phonetic = true,
+                    _ => {}
+                },
+                Ok(Event::End(e)) => match e.name().as_ref() {
+                    b"t" => in_text = false,
+                    b"rPh" => in_phonetic = false,
+                    b"si" => strings.push(std::mem::take(&mut current)),
+                    _ => {}
+                },
+                Ok(Event::Empty(e)) if e.name().as_ref() == b"si" => strings.push(String::new()),
+                Ok(Event::Text(t)) if in_text && !in_phonetic => {
+                    if let Ok(text) = t.unescape() {
+                        current.push_str(&text);
+                    }
+                }
+                Ok(Event::Eof) | Err(_) => break,
+                _ => {}
+            }
+        }
+        strings
+    }
+
+    pub fn sheet_rows(xml: &[u8], shared: &[String]) -> Vec<Vec<String>> {
+        let mut reader = Reader::from_reader(xml);
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        let (mut column, mut is_shared, mut in_value) = (0usize, false, false);
+        loop {
+            match reader.read_event() {
+                Ok(Event::Start(e)) | Ok(Event::Empty(e)) if e.name().as_ref() == b"row" => {
+                    rows.push(Vec::new())
+                }
+                Ok(Event::Start(e)) if e.name().as_ref() == b"c" => {
+                    column = 0;
+                    is_shared = false;
+                    for attr in e.attributes().flatten() {
+                        match attr.key.as_ref() {
+                            b"r" => column = column_of(&attr.value),
+                            b"t" => is_shared = attr.value.as_ref() == b"s",
+                            _ => {}
+                        }
+                    }
+                }
+                Ok(Event::Start(e)) if matches!(e.name().as_ref(), b"v" | b"t") => in_value = true,
+                Ok(Event::End(e)) if matches!(e.name().as_ref(), b"v" | b"t") => in_value = false,
+                Ok(Event::Text(t)) if in_value => {
+                    let Some(row) = rows.last_mut() else {
+                        continue;
+                    };
+                    let Ok(raw) = t.unescape() else {
+                        continue;
+                    };
+                    if row.len() <= column {
+                        row.resize(column + 1, String::new());
+                    }
+                    let cell = &mut row[column];
+                    if is_shared {
+                        if let Some(text) =
+                            raw.trim().parse::<usize>().ok().and_then(|i| shared.get(i))
+                        {
+                            cell.push_str(text);
+                        }
+                    } else if raw.contains(['E', 'e']) {
+                        match raw.parse::<f64>() {
+                            Ok(n) if n.fract() == 0.0 && n.abs() < 1e19 => {
+                                cell.push_str(&format!("{}", n as u64))
+                            }
+                            _ => cell.push_str(&raw),
+                        }
+                    } else {
+                        cell.push_str(&raw);
+                    }
+                }
+                Ok(Event::Eof) | Err(_) => break,
+                _ => {}
+            }
+        }
+        rows
+    }
+
+    /// Random well-formed XML over the tags the extractors look at, with
+    /// attributes, references, comments and declarations in between.
+    fn random_xml(rng: &mut Rng) -> String {
+        const TAGS: [&str; 12] = [
+            "w:p", "w:t", "w:r", "si", "t", "rPh", "row", "c", "v", "is", "a:t", "x",
+        ];
+        const TEXTS: [&str; 12] = [
+            "Jane",
+            "123-45-6789",
+            " ",
+            "&amp;",
+            "&lt;b&gt;",
+            "&#65;&#x42;",
+            "4111 1111",
+            "7.5E+3",
+            "12",
+            "\u{e9}t\u{e9}",
+            "&quot;q&apos;",
+            "0",
+        ];
+        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<root>");
+        let mut open: Vec<&str> = Vec::new();
+        for _ in 0..rng.below(60) {
+            match rng.below(9) {
+                0..=2 if open.len() < 6 => {
+                    let tag = TAGS[rng.below(TAGS.len() as u64) as usize];
+                    let column = ["A", "B", "C", "AA"][rng.below(4) as usize];
+                    let attrs = match rng.below(4) {
+                        0 => String::new(),
+                        1 => format!(" r=\"{column}{}\"", 1 + rng.below(9)),
+                        2 => format!(" t='s' r=\"{column}1\" xml:space=\"preserve\""),
+                        _ => " a=\"x>y\" t=\"n\"".to_string(),
+                    };
+                    if rng.below(5) == 0 {
+                        out.push_str(&format!("<{tag}{attrs}/>"));
+                    } else {
+                        out.push_str(&format!("<{tag}{attrs}>"));
+                        open.push(tag);
+                    }
+                }
+                3 => {
+                    if let Some(tag) = open.pop() {
+                        out.push_str(&format!("</{tag}>"));
+                    }
+                }
+                4 => out.push_str("<!-- <w:t>hidden</w:t> -->"),
+                _ => out.push_str(TEXTS[rng.below(TEXTS.len() as u64) as usize]),
+            }
+        }
+        while let Some(tag) = open.pop() {
+            out.push_str(&format!("</{tag}>"));
+        }
+        out.push_str("</root>");
+        out
+    }
+
+    #[test]
+    fn the_tokenizer_reads_what_quick_xml_reads() {
+        let mut rng = Rng(0x5eed);
+        let shared: Vec<String> = (0..10).map(|i| format!("shared {i}")).collect();
+        for _ in 0..20_000 {
+            let xml = random_xml(&mut rng);
+            let xml = xml.as_bytes();
+            for (paragraphs, texts) in
+                [(&["w:p"][..], &["w:t"][..]), (&["w:p", "row"][..], &[][..])]
+            {
+                assert_eq!(
+                    super::xml_text(xml, paragraphs, texts, "\n"),
+                    xml_text(xml, paragraphs, texts),
+                    "{}",
+                    String::from_utf8_lossy(xml)
+                );
+            }
+            assert_eq!(
+                super::shared_strings(xml),
+                shared_strings(xml),
+                "{}",
+                String::from_utf8_lossy(xml)
+            );
+            assert_eq!(
+                super::sheet_rows(xml, &shared),
+                sheet_rows(xml, &shared),
+                "{}",
+                String::from_utf8_lossy(xml)
+            );
+        }
+        // The generator reaches every kind of token.
+        let sample = random_xml(&mut Rng(7));
+        let kinds = super::tokens(sample.as_bytes()).fold([false; 3], |mut seen, t| {
+            match t {
+                Token::Start { empty: true, .. } => seen[0] = true,
+                Token::End { .. } => seen[1] = true,
+                Token::Text(_) => seen[2] = true,
+                _ => {}
+            }
+            seen
+        });
+        assert_eq!(kinds, [true; 3]);
+    }
+}
+
+#[cfg(test)]
+mod tests_support {
+    /// A small deterministic generator (xorshift) for the differential tests.
+    pub struct Rng(pub u64);
+
+    impl Rng {
+        pub fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
     }
 }

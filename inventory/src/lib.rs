@@ -12,6 +12,7 @@ pub mod names;
 pub mod read;
 pub mod scan;
 pub mod walk;
+mod xml;
 
 pub use catalog::{Catalog, CatalogError, Identity};
 pub use detect::Element;
