@@ -185,22 +185,9 @@ fn zip_like(
         }
     };
     match ext {
-        "docx" => office_text(
-            &members,
-            |m| m.starts_with("word/") && m.ends_with(".xml"),
-            &["w:p"],
-            &["w:t"],
-            name,
-            parts,
-        ),
-        "pptx" => office_text(
-            &members,
-            |m| m.starts_with("ppt/slides/slide") && m.ends_with(".xml"),
-            &["a:p"],
-            &["a:t"],
-            name,
-            parts,
-        ),
+        // The members are the parts `office_part` picked.
+        "docx" => office_text(&members, |_| true, &["w:p"], &["w:t"], name, parts),
+        "pptx" => office_text(&members, |_| true, &["a:p"], &["a:t"], name, parts),
         "odt" => office_text(
             &members,
             |m| m == "content.xml",
@@ -299,8 +286,23 @@ fn inflate(input: &[u8], limit: u64, expected: u64) -> Result<Option<Vec<u8>>, S
 fn office_part(ext: &str, name: &str) -> bool {
     let xml = name.ends_with(".xml");
     match ext {
-        "docx" => name.starts_with("word/") && xml,
-        "pptx" => name.starts_with("ppt/slides/slide") && xml,
+        // Body, headers, footers, notes and comments; never styles, settings,
+        // numbering, fonts or themes, which are most of a real document's XML.
+        "docx" => name
+            .strip_prefix("word/")
+            .and_then(|part| part.strip_suffix(".xml"))
+            .is_some_and(|part| {
+                let stem = part.trim_end_matches(|c: char| c.is_ascii_digit());
+                matches!(
+                    stem,
+                    "document" | "header" | "footer" | "footnotes" | "endnotes" | "comments"
+                )
+            }),
+        // Slides and their speaker notes.
+        "pptx" => {
+            (name.starts_with("ppt/slides/slide") || name.starts_with("ppt/notesSlides/notesSlide"))
+                && xml
+        }
         "xlsx" => name == "xl/sharedStrings.xml" || name.starts_with("xl/worksheets/sheet") && xml,
         "odt" | "ods" => name == "content.xml",
         _ => true,
@@ -770,6 +772,39 @@ mod tests {
     }
 
     const DOCX_BODY: &[u8] = br#"<w:document><w:body><w:p><w:r><w:t>Employee: Jane Doe</w:t></w:r></w:p><w:p><w:r><w:t>SSN 123-45-6788 &amp; more</w:t></w:r></w:p></w:body></w:document>"#;
+
+    #[test]
+    fn only_the_text_parts_of_a_document_are_read() {
+        let para = |text: &str| format!("<w:p><w:r><w:t>{text}</w:t></w:r></w:p>");
+        let header = para("Jane Doe SSN 123-45-6780");
+        let styles = para("style 234-56-7891");
+        let docx = zip_of(&[
+            ("word/document.xml", DOCX_BODY),
+            ("word/header1.xml", header.as_bytes()),
+            ("word/styles.xml", styles.as_bytes()),
+            ("word/theme/theme1.xml", styles.as_bytes()),
+        ]);
+        let report = scan_bytes("letter.docx", &docx);
+        assert_eq!(
+            report.findings.counts.ssn, 2,
+            "body and header, not styles or theme"
+        );
+
+        let slide = |text: &str| format!("<p:sld><a:p><a:r><a:t>{text}</a:t></a:r></a:p></p:sld>");
+        let pptx = zip_of(&[
+            (
+                "ppt/slides/slide1.xml",
+                slide("Quarterly results").as_bytes(),
+            ),
+            (
+                "ppt/notesSlides/notesSlide1.xml",
+                slide("Call Jane Doe, SSN 123-45-6780").as_bytes(),
+            ),
+        ]);
+        let report = scan_bytes("deck.pptx", &pptx);
+        assert_eq!(report.findings.counts.ssn, 1, "speaker notes are read");
+        assert!(report.findings.holds_pi());
+    }
 
     #[test]
     fn docx_paragraphs() {
