@@ -114,16 +114,23 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
     if config.locate {
         return locate(&config, catalog.as_ref());
     }
-    let reports = Mutex::new(Vec::new());
+    let scanned = Mutex::new(Vec::new());
     let problems = Mutex::new(Vec::new());
+    let csv = matches!(config.format, InventoryFormat::Csv);
     inventory::scan_tree(
         &config.options,
         catalog.as_ref(),
-        &|report| reports.lock().expect("not poisoned").push(report),
+        &|report| {
+            // Rendered here, on the walk's threads: the one thread that sorts
+            // and prints at the end is what the whole run waits for.
+            let row = if csv { csv_row(&report) } else { Vec::new() };
+            scanned.lock().expect("not poisoned").push((report, row));
+        },
         &|problem| problems.lock().expect("not poisoned").push(problem),
     )?;
-    let mut reports = reports.into_inner().expect("not poisoned");
-    reports.sort_unstable_by(|a, b| output::path_order(&a.path, &b.path));
+    let mut scanned = scanned.into_inner().expect("not poisoned");
+    scanned.sort_unstable_by(|a, b| output::path_order(&a.0.path, &b.0.path));
+    let (reports, csv_rows): (Vec<FileReport>, Vec<Vec<u8>>) = scanned.into_iter().unzip();
     for problem in problems.into_inner().expect("not poisoned") {
         eprintln!("wisp: warning: {}", sanitize(&problem.message));
     }
@@ -146,19 +153,16 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
             stdout.write_all(summary(&reports).as_bytes())?;
         }
         InventoryFormat::Csv => {
-            let mut writer = csv::Writer::from_writer(&mut stdout);
-            writer.write_record([
-                "path", "kind", "bytes", "ssn", "card", "license", "account", "names", "pi",
-                "error",
-            ])?;
-            for r in &shown {
-                let mut record = vec![r.path.display().to_string(), r.kind.name().to_string()];
-                record.extend(count_cells(r));
-                record.push(u8::from(r.findings.holds_pi()).to_string());
-                record.push(r.error.clone().unwrap_or_default());
-                writer.write_record(record)?;
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut stdout);
+            out.write_all(CSV_HEADER)?;
+            for (r, row) in reports.iter().zip(&csv_rows) {
+                if !config.findings_only
+                    || r.findings.counts.elements() + r.findings.counts.names > 0
+                {
+                    out.write_all(row)?;
+                }
             }
-            writer.flush()?;
+            out.flush()?;
             eprint!("{}", summary(&reports));
         }
         InventoryFormat::Json => {
@@ -180,7 +184,56 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
         }
     }
     stdout.flush()?;
+    // The process ends next: freeing thousands of reports one by one is work
+    // the whole run would wait for, and the system reclaims them at once.
+    std::mem::forget(reports);
     Ok(Outcome::Success)
+}
+
+const CSV_HEADER: &[u8] = b"path,kind,bytes,ssn,card,license,account,names,pi,error\n";
+
+/// Where a thread's CSV writer puts its bytes, taken after each row.
+#[derive(Clone, Default)]
+struct RowBuffer(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl std::io::Write for RowBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+thread_local! {
+    /// One CSV writer per thread, reused: building one costs more than a row.
+    static CSV_WRITER: (RowBuffer, std::cell::RefCell<csv::Writer<RowBuffer>>) = {
+        let buffer = RowBuffer::default();
+        let writer = csv::Writer::from_writer(buffer.clone());
+        (buffer, std::cell::RefCell::new(writer))
+    };
+}
+
+/// One report as a CSV line, quoted as the csv crate quotes.
+fn csv_row(r: &FileReport) -> Vec<u8> {
+    let counts = count_cells(r);
+    let path = r.path.display().to_string();
+    let pi = if r.findings.holds_pi() { "1" } else { "0" };
+    let error = r.error.as_deref().unwrap_or_default();
+    let fields = [path.as_str(), r.kind.name()]
+        .into_iter()
+        .chain(counts.iter().map(String::as_str))
+        .chain([pi, error]);
+    CSV_WRITER.with(|(buffer, writer)| {
+        let mut writer = writer.borrow_mut();
+        // Writing into memory cannot fail.
+        let written = writer
+            .write_record(fields)
+            .and_then(|()| Ok(writer.flush()?));
+        debug_assert!(written.is_ok());
+        std::mem::take(&mut *buffer.0.borrow_mut())
+    })
 }
 
 fn table_row(r: &FileReport) -> Vec<String> {
