@@ -154,7 +154,7 @@ fn plain_prefix(bytes: &[u8]) -> usize {
     }
     at + bytes[at..]
         .iter()
-        .position(|&b| b < 0x21 || b >= 0x80)
+        .position(|b| !(0x21..0x80).contains(b))
         .unwrap_or(bytes.len() - at)
 }
 
