@@ -630,26 +630,25 @@ fn pdf(name: &str, bytes: &[u8], parts: &mut Vec<Part>, notes: &mut Vec<Note>) {
 }
 
 fn looks_like_mail(bytes: &[u8]) -> bool {
+    const HEADERS: [&[u8]; 7] = [
+        b"from:",
+        b"to:",
+        b"subject:",
+        b"date:",
+        b"received:",
+        b"message-id:",
+        b"mime-version:",
+    ];
     let head = &bytes[..bytes.len().min(2048)];
-    let text = String::from_utf8_lossy(head);
-    let mut headers = 0;
-    for line in text.lines().take(30) {
-        let lower = line.to_ascii_lowercase();
-        if [
-            "from:",
-            "to:",
-            "subject:",
-            "date:",
-            "received:",
-            "message-id:",
-            "mime-version:",
-        ]
-        .iter()
-        .any(|h| lower.starts_with(h))
-        {
-            headers += 1;
-        }
-    }
+    let headers = head
+        .split(|&b| b == b'\n')
+        .take(30)
+        .filter(|line| {
+            HEADERS
+                .iter()
+                .any(|h| line.len() >= h.len() && line[..h.len()].eq_ignore_ascii_case(h))
+        })
+        .count();
     headers >= 3
 }
 
