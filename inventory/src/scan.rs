@@ -161,9 +161,15 @@ pub fn scan_record(text: &str) -> Findings {
 /// What a header says a column holds.
 fn column_hint(header: &str) -> ColumnHint {
     let h = header.trim().to_ascii_lowercase().replace(['_', '-'], " ");
+    let parts: Vec<&str> = h.split(' ').collect();
+    // A phrase anywhere in the header, a single word as one of its words.
     let has = |words: &[&str]| {
         words.iter().any(|w| {
-            h == *w || h.split(' ').any(|part| part == *w) || h.contains(w) && w.contains(' ')
+            if w.contains(' ') {
+                h.contains(w)
+            } else {
+                parts.contains(w)
+            }
         })
     };
     if has(&["ssn", "social security", "soc sec", "ss#", "ss no", "tin"]) {
@@ -343,6 +349,26 @@ mod tests {
             }
         );
         assert_eq!(findings.samples[1].line, 4);
+    }
+
+    #[test]
+    fn headers_name_their_columns_by_whole_words_and_phrases() {
+        for (header, hint) in [
+            ("SSN", ColumnHint::Ssn),
+            ("Employee SSN", ColumnHint::Ssn),
+            ("social_security_no", ColumnHint::Ssn),
+            ("TIN", ColumnHint::Ssn),
+            ("Destination", ColumnHint::None),
+            ("Card Number", ColumnHint::Card),
+            ("discard", ColumnHint::None),
+            ("Drivers-License", ColumnHint::License),
+            ("Bank Account", ColumnHint::Account),
+            ("accountant", ColumnHint::None),
+            ("Routing", ColumnHint::Account),
+            ("", ColumnHint::None),
+        ] {
+            assert_eq!(column_hint(header), hint, "{header:?}");
+        }
     }
 
     #[test]
