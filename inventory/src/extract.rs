@@ -186,16 +186,9 @@ fn zip_like(
     };
     match ext {
         // The members are the parts `office_part` picked.
-        "docx" => office_text(&members, |_| true, &["w:p"], &["w:t"], name, parts),
-        "pptx" => office_text(&members, |_| true, &["a:p"], &["a:t"], name, parts),
-        "odt" => office_text(
-            &members,
-            |m| m == "content.xml",
-            &["text:p", "text:h"],
-            &[],
-            name,
-            parts,
-        ),
+        "docx" => office_text(&members, &DOCX, name, parts),
+        "pptx" => office_text(&members, &PPTX, name, parts),
+        "odt" => office_text(&members, &ODT, name, parts),
         "xlsx" => xlsx_rows(&members, name, parts),
         "ods" => ods_rows(&members, name, parts),
         _ => {
@@ -317,24 +310,60 @@ fn display(name: &str) -> &str {
     }
 }
 
-/// Text of XML: the characters inside `text_tags` (all text when empty), a line
-/// break after each of `paragraph_tags`.
-fn xml_text(xml: &[u8], paragraph_tags: &[&str], text_tags: &[&str], separator: &str) -> String {
+/// Where a document format keeps its text.
+struct TextMarkup {
+    /// Each ends a paragraph, read as the end of a line.
+    paragraphs: &'static [&'static str],
+    /// Text is read only inside these (everywhere when empty).
+    texts: &'static [&'static str],
+    /// Empty elements that stand for white space: tabs and line breaks between
+    /// a form's label and its value ("Name:<w:tab/>John") must not join them.
+    spacing: &'static [(&'static str, char)],
+}
+
+const DOCX: TextMarkup = TextMarkup {
+    paragraphs: &["w:p"],
+    texts: &["w:t"],
+    spacing: &[("w:tab", '\t'), ("w:br", '\n'), ("w:cr", '\n')],
+};
+const PPTX: TextMarkup = TextMarkup {
+    paragraphs: &["a:p"],
+    texts: &["a:t"],
+    spacing: &[("a:br", '\n')],
+};
+const ODT: TextMarkup = TextMarkup {
+    paragraphs: &["text:p", "text:h"],
+    texts: &[],
+    spacing: &[
+        ("text:tab", '\t'),
+        ("text:s", ' '),
+        ("text:line-break", '\n'),
+    ],
+};
+
+/// The text of a document part, a line break after each paragraph.
+fn xml_text(xml: &[u8], markup: &TextMarkup) -> String {
     let is = |tags: &[&str], name: &[u8]| tags.iter().any(|t| t.as_bytes() == name);
     let mut out = String::new();
     let mut inside_text = 0usize;
     for token in tokens(xml) {
-        let reading = text_tags.is_empty() || inside_text > 0;
+        let reading = markup.texts.is_empty() || inside_text > 0;
         match token {
-            Token::Start {
-                name, empty: false, ..
-            } if is(text_tags, name) => inside_text += 1,
+            Token::Start { name, empty, .. } => {
+                if !empty && is(markup.texts, name) {
+                    inside_text += 1;
+                }
+                if let Some(&(_, space)) = markup.spacing.iter().find(|(t, _)| t.as_bytes() == name)
+                {
+                    out.push(space);
+                }
+            }
             Token::End { name } => {
-                if is(text_tags, name) {
+                if is(markup.texts, name) {
                     inside_text = inside_text.saturating_sub(1);
                 }
-                if is(paragraph_tags, name) {
-                    out.push_str(separator);
+                if is(markup.paragraphs, name) {
+                    out.push('\n');
                 }
             }
             Token::Text(raw) if reading => {
@@ -349,20 +378,19 @@ fn xml_text(xml: &[u8], paragraph_tags: &[&str], text_tags: &[&str], separator: 
 
 fn office_text(
     members: &[(String, Vec<u8>)],
-    wanted: impl Fn(&str) -> bool,
-    paragraph_tags: &[&str],
-    text_tags: &[&str],
+    markup: &TextMarkup,
     name: &str,
     parts: &mut Vec<Part>,
 ) {
-    let mut selected: Vec<&(String, Vec<u8>)> = members.iter().filter(|(m, _)| wanted(m)).collect();
+    // The members are the parts `office_part` picked.
+    let mut selected: Vec<&(String, Vec<u8>)> = members.iter().collect();
     selected.sort_by_key(|a| natural(&a.0));
     for (member, xml) in selected {
         parts.push(Part {
             name: format!("{}!{member}", display(name)),
             // A document paragraph is often one line of a form ("Name: …",
             // "SSN: …"): lines, judged as records over nearby lines.
-            content: Content::Text(xml_text(xml, paragraph_tags, text_tags, "\n")),
+            content: Content::Text(xml_text(xml, markup)),
         });
     }
 }
@@ -806,6 +834,17 @@ mod tests {
     }
 
     #[test]
+    fn tabs_and_breaks_keep_a_form_s_words_apart() {
+        let body = br#"<w:document><w:body><w:p><w:r><w:t>Name:</w:t><w:tab/><w:t>John</w:t><w:tab/><w:t>Smith</w:t><w:br/><w:t>SSN:</w:t><w:tab/><w:t>123-45-6780</w:t></w:r></w:p></w:body></w:document>"#;
+        let docx = zip_of(&[("word/document.xml", body)]);
+        let report = scan_bytes("form.docx", &docx);
+        assert_eq!(report.findings.counts.names, 1, "{report:?}");
+        assert!(report.findings.holds_pi());
+        let text = xml_text(body, &DOCX);
+        assert_eq!(text, "Name:\tJohn\tSmith\nSSN:\t123-45-6780\n");
+    }
+
+    #[test]
     fn docx_paragraphs() {
         let docx = zip_of(&[
             ("word/document.xml", DOCX_BODY),
@@ -1168,8 +1207,13 @@ mod quick_xml_reference {
             for (paragraphs, texts) in
                 [(&["w:p"][..], &["w:t"][..]), (&["w:p", "row"][..], &[][..])]
             {
+                let markup = super::TextMarkup {
+                    paragraphs,
+                    texts,
+                    spacing: &[],
+                };
                 assert_eq!(
-                    super::xml_text(xml, paragraphs, texts, "\n"),
+                    super::xml_text(xml, &markup),
                     xml_text(xml, paragraphs, texts),
                     "{}",
                     String::from_utf8_lossy(xml)
