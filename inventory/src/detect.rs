@@ -680,17 +680,11 @@ mod tests {
         // Texts dense in digits, separators and capitals, where the shapes
         // touch, overlap and run into each other.
         const ALPHABET: &[u8] = b"0123456789012345678901234567890123456789  --SSABGDxy.,/\n:#";
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::test_rng::Rng(0x2545_f491_4f6c_dd1d);
         for _ in 0..20_000 {
-            let len = 1 + next() % 64;
+            let len = 1 + rng.below(64);
             let text: Vec<u8> = (0..len)
-                .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+                .map(|_| ALPHABET[rng.below(ALPHABET.len() as u64) as usize])
                 .collect();
             assert_eq!(
                 candidates(&text),

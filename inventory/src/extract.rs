@@ -185,7 +185,6 @@ fn zip_like(
         }
     };
     match ext {
-        // The members are the parts `office_part` picked.
         "docx" => office_text(&members, &DOCX, name, parts),
         "pptx" => office_text(&members, &PPTX, name, parts),
         "odt" => office_text(&members, &ODT, name, parts),
@@ -503,35 +502,39 @@ fn sheet_rows(xml: &[u8], shared: &[String]) -> Vec<Vec<String>> {
                 if !unescape_into(raw, &mut value) {
                     continue;
                 }
-                if row.len() <= column {
-                    row.resize(column + 1, String::new());
-                }
-                let cell = &mut row[column];
-                if is_shared {
-                    if let Some(text) = value
-                        .trim()
-                        .parse::<usize>()
-                        .ok()
-                        .and_then(|i| shared.get(i))
-                    {
-                        cell.push_str(text);
-                    }
-                } else if value.contains(['E', 'e']) {
-                    // Numbers may be stored as 1.23456789E+8: give whole numbers back their digits.
-                    match value.parse::<f64>() {
-                        Ok(n) if n.fract() == 0.0 && n.abs() < 1e19 => {
-                            cell.push_str(&format!("{}", n as u64))
-                        }
-                        _ => cell.push_str(&value),
-                    }
-                } else {
-                    cell.push_str(&value);
-                }
+                put_cell(row, column, &value, is_shared, shared);
             }
             _ => {}
         }
     }
     rows
+}
+
+/// Appends a cell's value to its column of `row` as a spreadsheet shows it: a
+/// shared string by its index, a whole number in scientific notation by its digits.
+fn put_cell(row: &mut Vec<String>, column: usize, value: &str, is_shared: bool, shared: &[String]) {
+    if row.len() <= column {
+        row.resize(column + 1, String::new());
+    }
+    let cell = &mut row[column];
+    if is_shared {
+        if let Some(text) = value
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| shared.get(i))
+        {
+            cell.push_str(text);
+        }
+    } else if value.contains(['E', 'e']) {
+        // Numbers may be stored as 1.23456789E+8: give whole numbers back their digits.
+        match value.parse::<f64>() {
+            Ok(n) if n.fract() == 0.0 && n.abs() < 1e19 => cell.push_str(&format!("{}", n as u64)),
+            _ => cell.push_str(value),
+        }
+    } else {
+        cell.push_str(value);
+    }
 }
 
 fn ods_rows(members: &[(String, Vec<u8>)], name: &str, parts: &mut Vec<Part>) {
@@ -1019,7 +1022,8 @@ mod quick_xml_reference {
     use quick_xml::events::Event;
     use quick_xml::Reader;
 
-    use super::{column_of, tests_support::Rng, Token};
+    use super::{column_of, put_cell, Token};
+    use crate::test_rng::Rng;
 
     pub fn xml_text(xml: &[u8], paragraph_tags: &[&str], text_tags: &[&str]) -> String {
         let mut reader = Reader::from_reader(xml);
@@ -1113,26 +1117,7 @@ mod quick_xml_reference {
                     let Ok(raw) = t.unescape() else {
                         continue;
                     };
-                    if row.len() <= column {
-                        row.resize(column + 1, String::new());
-                    }
-                    let cell = &mut row[column];
-                    if is_shared {
-                        if let Some(text) =
-                            raw.trim().parse::<usize>().ok().and_then(|i| shared.get(i))
-                        {
-                            cell.push_str(text);
-                        }
-                    } else if raw.contains(['E', 'e']) {
-                        match raw.parse::<f64>() {
-                            Ok(n) if n.fract() == 0.0 && n.abs() < 1e19 => {
-                                cell.push_str(&format!("{}", n as u64))
-                            }
-                            _ => cell.push_str(&raw),
-                        }
-                    } else {
-                        cell.push_str(&raw);
-                    }
+                    put_cell(row, column, &raw, is_shared, shared);
                 }
                 Ok(Event::Eof) | Err(_) => break,
                 _ => {}
@@ -1244,20 +1229,5 @@ mod quick_xml_reference {
             seen
         });
         assert_eq!(kinds, [true; 3]);
-    }
-}
-
-#[cfg(test)]
-mod tests_support {
-    /// A small deterministic generator (xorshift) for the differential tests.
-    pub struct Rng(pub u64);
-
-    impl Rng {
-        pub fn below(&mut self, n: u64) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0 % n
-        }
     }
 }

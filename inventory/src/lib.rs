@@ -11,6 +11,8 @@ mod name_key;
 pub mod names;
 pub mod read;
 pub mod scan;
+#[cfg(test)]
+mod test_rng;
 pub mod walk;
 mod xml;
 

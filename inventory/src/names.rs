@@ -242,14 +242,11 @@ mod tests {
             "\u{7f}",
             "0123456789,.;'-",
         ];
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut rng = crate::test_rng::Rng(0x2545_f491_4f6c_dd1d);
         for _ in 0..20_000 {
             let mut text = String::new();
-            for _ in 0..(state % 24) {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                text.push_str(PIECES[(state % PIECES.len() as u64) as usize]);
+            for _ in 0..rng.0 % 24 {
+                text.push_str(PIECES[rng.below(PIECES.len() as u64) as usize]);
             }
             let expected: Vec<&str> = text
                 .split(char::is_whitespace)

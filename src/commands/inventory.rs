@@ -136,12 +136,10 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
     }
 
     let mut stdout = std::io::stdout().lock();
-    let shown: Vec<&FileReport> = reports
-        .iter()
-        .filter(|r| {
-            !config.findings_only || r.findings.counts.elements() + r.findings.counts.names > 0
-        })
-        .collect();
+    let is_shown = |r: &FileReport| {
+        !config.findings_only || r.findings.counts.elements() + r.findings.counts.names > 0
+    };
+    let shown: Vec<&FileReport> = reports.iter().filter(|r| is_shown(r)).collect();
     match config.format {
         InventoryFormat::Table => {
             let header = [
@@ -156,9 +154,7 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
             let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut stdout);
             out.write_all(CSV_HEADER)?;
             for (r, row) in reports.iter().zip(&csv_rows) {
-                if !config.findings_only
-                    || r.findings.counts.elements() + r.findings.counts.names > 0
-                {
+                if is_shown(r) {
                     out.write_all(row)?;
                 }
             }
