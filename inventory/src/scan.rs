@@ -92,9 +92,9 @@ impl Findings {
 
     fn record(&mut self, text: &str, first_line: u64, hint: ColumnHint, names: u64) -> (u64, u64) {
         let hits = detect(text.as_bytes(), hint);
-        for hit in &hits {
+        let found = hits.len() as u64;
+        for hit in hits {
             self.counts.add(hit.element);
-            self.values.push((hit.element, hit.value.clone()));
             let kept = self
                 .samples
                 .iter()
@@ -104,13 +104,14 @@ impl Findings {
                 let line = first_line + text[..hit.start].matches('\n').count() as u64;
                 self.samples.push(Sample {
                     element: hit.element,
-                    masked: mask(hit),
+                    masked: mask(&hit),
                     line,
                     part: None,
                 });
             }
+            self.values.push((hit.element, hit.value));
         }
-        (hits.len() as u64, names)
+        (found, names)
     }
 }
 
