@@ -128,9 +128,19 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
         },
         &|problem| problems.lock().expect("not poisoned").push(problem),
     )?;
-    let mut scanned = scanned.into_inner().expect("not poisoned");
-    scanned.sort_unstable_by(|a, b| output::path_order(&a.0.path, &b.0.path));
-    let (reports, csv_rows): (Vec<FileReport>, Vec<Vec<u8>>) = scanned.into_iter().unzip();
+    let scanned = scanned.into_inner().expect("not poisoned");
+    // Sorted by reference: moving the reports themselves costs more than comparing.
+    let mut order: Vec<(&Path, usize)> = scanned
+        .iter()
+        .enumerate()
+        .map(|(index, (report, _))| (report.path.as_path(), index))
+        .collect();
+    order.sort_unstable_by(|a, b| output::path_order(a.0, b.0));
+    let reports: Vec<&FileReport> = order.iter().map(|&(_, i)| &scanned[i].0).collect();
+    let csv_rows: Vec<&[u8]> = order
+        .iter()
+        .map(|&(_, i)| scanned[i].1.as_slice())
+        .collect();
     for problem in problems.into_inner().expect("not poisoned") {
         eprintln!("wisp: warning: {}", sanitize(&problem.message));
     }
@@ -139,7 +149,7 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
     let is_shown = |r: &FileReport| {
         !config.findings_only || r.findings.counts.elements() + r.findings.counts.names > 0
     };
-    let shown: Vec<&FileReport> = reports.iter().filter(|r| is_shown(r)).collect();
+    let shown: Vec<&FileReport> = reports.iter().copied().filter(|r| is_shown(r)).collect();
     match config.format {
         InventoryFormat::Table => {
             let header = [
@@ -153,7 +163,7 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
         InventoryFormat::Csv => {
             let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut stdout);
             out.write_all(CSV_HEADER)?;
-            for (r, row) in reports.iter().zip(&csv_rows) {
+            for (r, row) in reports.iter().zip(csv_rows) {
                 if is_shown(r) {
                     out.write_all(row)?;
                 }
@@ -182,7 +192,8 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
     stdout.flush()?;
     // The process ends next: freeing thousands of reports one by one is work
     // the whole run would wait for, and the system reclaims them at once.
-    std::mem::forget(reports);
+    drop(reports);
+    std::mem::forget(scanned);
     Ok(Outcome::Success)
 }
 
@@ -254,16 +265,39 @@ fn count_cells(r: &FileReport) -> [String; 6] {
     [r.bytes, c.ssn, c.card, c.license, c.account, c.names].map(|n| n.to_string())
 }
 
+fn merge_folder(into: &mut FolderSummary, from: &FolderSummary) {
+    into.files += from.files;
+    into.with_elements += from.with_elements;
+    into.with_pi += from.with_pi;
+    into.counts.merge(&from.counts);
+}
+
 /// A line per folder: how many files, how many with elements and with PI.
-fn summary(reports: &[FileReport]) -> String {
+fn summary(reports: &[&FileReport]) -> String {
+    use std::os::unix::ffi::OsStrExt;
     let mut folders: HashMap<&Path, FolderSummary> = HashMap::new();
+    // Reports come in path order, so most share the folder of the one before:
+    // comparing its bytes is cheaper than hashing the path's components.
+    let mut current: Option<(&Path, FolderSummary)> = None;
     for r in reports {
         let folder = r.path.parent().unwrap_or(Path::new(""));
-        let entry = folders.entry(folder).or_default();
+        match &current {
+            Some((open, _)) if open.as_os_str().as_bytes() == folder.as_os_str().as_bytes() => {}
+            _ => {
+                if let Some((done, totals)) = current.take() {
+                    merge_folder(folders.entry(done).or_default(), &totals);
+                }
+                current = Some((folder, FolderSummary::default()));
+            }
+        }
+        let entry = &mut current.as_mut().expect("a folder is open").1;
         entry.files += 1;
         entry.with_elements += u64::from(r.findings.counts.elements() > 0);
         entry.with_pi += u64::from(r.findings.holds_pi());
         entry.counts.merge(&r.findings.counts);
+    }
+    if let Some((done, totals)) = current {
+        merge_folder(folders.entry(done).or_default(), &totals);
     }
     let mut folders: Vec<(&Path, FolderSummary)> = folders.into_iter().collect();
     folders.sort_unstable_by(|a, b| output::path_order(a.0, b.0));

@@ -265,3 +265,42 @@ fn locate_finds_the_files_holding_a_number_by_keyed_fingerprint() {
         }
     }
 }
+
+#[test]
+fn a_folder_is_summed_once_when_a_subfolder_sorts_between_its_files() {
+    // In path order a/b/y.txt comes between a/a.txt and a/z.txt.
+    let dir = temp_dir();
+    let a = dir.path().join("a");
+    std::fs::create_dir_all(a.join("b")).unwrap();
+    let record = "John Smith, SSN 123-45-6788\n";
+    for file in ["a.txt", "z.txt", "b/y.txt"] {
+        std::fs::write(a.join(file), record).unwrap();
+    }
+    let out = run(&[
+        "inventory",
+        "--no-catalog",
+        "--format",
+        "csv",
+        &a.display().to_string(),
+    ]);
+    assert!(out.status.success());
+    let summary = stderr(&out);
+    let line = |folder: &std::path::Path| {
+        let prefix = format!("  {}: ", folder.display());
+        summary
+            .lines()
+            .filter(|l| l.starts_with(&prefix))
+            .map(|l| l[prefix.len()..].to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        line(&a),
+        ["2 files, 2 with elements, 2 with PI (ssn 2, card 0, license 0, account 0, names 2)"],
+        "{summary}"
+    );
+    assert_eq!(
+        line(&a.join("b")),
+        ["1 files, 1 with elements, 1 with PI (ssn 1, card 0, license 0, account 0, names 1)"],
+        "{summary}"
+    );
+}
