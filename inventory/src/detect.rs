@@ -143,28 +143,9 @@ fn candidates_into(text: &[u8], found: &mut Vec<Candidate>, groups: &mut Groups)
     found.sort_by_key(|c| c.shape);
 }
 
-/// The offset of the first ASCII digit, eight bytes at a time: most of a
-/// document is letters and spaces, and this is the scanner's hot loop.
+/// The offset of the first ASCII digit.
 fn first_digit(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    let mut chunks = bytes.chunks_exact(8);
-    for (index, chunk) in chunks.by_ref().enumerate() {
-        let word = u64::from_ne_bytes(chunk.try_into().expect("eight bytes"));
-        // A byte in 0x30..=0x39 has its high bit set in both (b + 0x50) (from
-        // 0x30 up) and !(b + 0x46) (up to 0x39), for bytes below 0x80.
-        let low7 = word & !HIGHS;
-        let from_zero = low7.wrapping_add(ONES * 0x50);
-        let up_to_nine = !low7.wrapping_add(ONES * 0x46);
-        if from_zero & up_to_nine & !word & HIGHS != 0 {
-            let at = index * 8;
-            return chunk.iter().position(u8::is_ascii_digit).map(|i| at + i);
-        }
-    }
-    let tail = chunks.remainder();
-    tail.iter()
-        .position(u8::is_ascii_digit)
-        .map(|i| bytes.len() - tail.len() + i)
+    crate::swar::first_in_range::<b'0', b'9'>(bytes)
 }
 
 fn digit_run(bytes: &[u8]) -> usize {
@@ -778,21 +759,6 @@ mod tests {
                 candidates_by_regex(text.as_bytes()),
                 "{text}"
             );
-        }
-    }
-
-    #[test]
-    fn first_digit_finds_what_a_byte_loop_finds() {
-        for byte in 0..=255u8 {
-            for at in 0..20 {
-                let mut text = vec![b'x'; 24];
-                text[at] = byte;
-                assert_eq!(
-                    first_digit(&text),
-                    text.iter().position(u8::is_ascii_digit),
-                    "byte {byte:#x} at {at}"
-                );
-            }
         }
     }
 

@@ -11,6 +11,7 @@ mod name_key;
 pub mod names;
 pub mod read;
 pub mod scan;
+mod swar;
 #[cfg(test)]
 mod test_rng;
 pub mod walk;
