@@ -110,6 +110,18 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// A key whose plain byte order is [`path_order`]: the path's bytes with the
+/// separator made the lowest byte (a path holds no NUL). Sorting thousands of
+/// reports by such keys is a `memcmp` per comparison.
+pub fn path_sort_key(path: &std::path::Path) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    path.as_os_str()
+        .as_bytes()
+        .iter()
+        .map(|&byte| if byte == b'/' { 0 } else { byte })
+        .collect()
+}
+
 /// `Path`'s order (component by component) without parsing components: the
 /// bytes compared with the separator as the lowest byte, which is the same order
 /// for the normalized paths a walk yields.
@@ -206,7 +218,10 @@ mod tests {
             .collect();
         let mut expected = paths.clone();
         expected.sort();
+        let mut by_key = paths.clone();
+        by_key.sort_by_cached_key(|p| path_sort_key(p));
         paths.sort_by(|a, b| path_order(a, b));
         assert_eq!(paths, expected);
+        assert_eq!(by_key, expected, "the sort key orders as the paths do");
     }
 }

@@ -308,16 +308,16 @@ fn validate(text: &[u8], hint: ColumnHint, candidates: &[Candidate]) -> Vec<Hit>
             Shape::Card => card_number(bytes).map(|digits| (Element::Card, digits.to_string())),
             // One consistent separator: 123-45 6789 is not an SSN.
             Shape::DashedSsn if bytes[3] == bytes[6] => Some(Digits::of(bytes))
-                .filter(|d| valid_ssn(d.as_str()))
+                .filter(|d| valid_ssn(d.as_bytes()))
                 .map(|d| (Element::Ssn, d.to_string())),
             Shape::DashedSsn => None,
             Shape::NineDigits => {
                 let digits = Digits::of(bytes);
-                if valid_ssn(digits.as_str())
+                if valid_ssn(digits.as_bytes())
                     && has_context(ContextKind::Ssn, start, ColumnHint::Ssn)
                 {
                     Some((Element::Ssn, digits.to_string()))
-                } else if valid_aba(digits.as_str())
+                } else if valid_aba(digits.as_bytes())
                     && has_context(ContextKind::Routing, start, ColumnHint::Account)
                 {
                     Some((Element::Account, digits.to_string()))
@@ -413,13 +413,23 @@ fn word_bounded(text: &[u8], start: usize, end: usize) -> bool {
     !alnum(start.checked_sub(1).and_then(|i| text.get(i))) && !alnum(text.get(end))
 }
 
-pub fn valid_ssn(digits: &str) -> bool {
-    if digits.len() != 9 || FAKE_SSNS.contains(&digits) {
+pub fn valid_ssn(digits: &[u8]) -> bool {
+    if digits.len() != 9 || FAKE_SSNS.iter().any(|fake| fake.as_bytes() == digits) {
         return false;
     }
-    let area: u32 = digits[..3].parse().unwrap_or(0);
-    let group: u32 = digits[3..5].parse().unwrap_or(0);
-    let serial: u32 = digits[5..].parse().unwrap_or(0);
+    // A part that is not all digits counts as zero, which no valid part is.
+    let number = |part: &[u8]| -> u32 {
+        if part.iter().all(u8::is_ascii_digit) {
+            part.iter().fold(0, |n, &d| n * 10 + u32::from(d - b'0'))
+        } else {
+            0
+        }
+    };
+    let (area, group, serial) = (
+        number(&digits[..3]),
+        number(&digits[3..5]),
+        number(&digits[5..]),
+    );
     area != 0 && area != 666 && area < 900 && group != 0 && serial != 0
 }
 
@@ -493,10 +503,12 @@ fn issuer_accepts(digits: &[u8]) -> bool {
 }
 
 /// ABA routing number checksum: 3·(d1+d4+d7) + 7·(d2+d5+d8) + (d3+d6+d9) ≡ 0 (mod 10).
-pub fn valid_aba(digits: &str) -> bool {
-    let d: Vec<u32> = digits.bytes().map(|b| u32::from(b - b'0')).collect();
-    d.len() == 9
-        && d.iter().any(|&x| x != 0)
+pub fn valid_aba(digits: &[u8]) -> bool {
+    if digits.len() != 9 || !digits.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let d: [u32; 9] = std::array::from_fn(|i| u32::from(digits[i] - b'0'));
+    d.iter().any(|&x| x != 0)
         && (3 * (d[0] + d[3] + d[6]) + 7 * (d[1] + d[4] + d[7]) + (d[2] + d[5] + d[8])) % 10 == 0
 }
 
@@ -780,6 +792,49 @@ mod tests {
             Element::License => format!("{}{}", "*".repeat(v.len().saturating_sub(3)), tail(3)),
             Element::Account => format!("{}{}", "*".repeat(v.len().saturating_sub(4)), tail(4)),
         }
+    }
+
+    #[test]
+    fn ssn_and_aba_checks_read_the_digits_as_numbers() {
+        // As first written, through `str::parse`.
+        let ssn_reference = |digits: &str| {
+            let part = |r: std::ops::Range<usize>| digits[r].parse::<u32>().unwrap_or(0);
+            let (area, group, serial) = (part(0..3), part(3..5), part(5..9));
+            !FAKE_SSNS.contains(&digits)
+                && area != 0
+                && area != 666
+                && area < 900
+                && group != 0
+                && serial != 0
+        };
+        let aba_reference = |digits: &str| {
+            let d: Vec<u32> = digits.bytes().map(|b| u32::from(b - b'0')).collect();
+            d.iter().any(|&x| x != 0)
+                && (3 * (d[0] + d[3] + d[6]) + 7 * (d[1] + d[4] + d[7]) + (d[2] + d[5] + d[8])) % 10
+                    == 0
+        };
+        let mut rng = crate::test_rng::Rng(0x2545_f491_4f6c_dd1d);
+        // Digits skewed to 0, 6 and 9, where the reserved ranges are.
+        const SKEWED: &[u8] = b"000666999012345678";
+        for _ in 0..100_000 {
+            let digits: String = (0..9)
+                .map(|_| SKEWED[rng.below(SKEWED.len() as u64) as usize] as char)
+                .collect();
+            assert_eq!(
+                valid_ssn(digits.as_bytes()),
+                ssn_reference(&digits),
+                "{digits}"
+            );
+            assert_eq!(
+                valid_aba(digits.as_bytes()),
+                aba_reference(&digits),
+                "{digits}"
+            );
+        }
+        for fake in FAKE_SSNS {
+            assert!(!valid_ssn(fake.as_bytes()), "{fake}");
+        }
+        assert!(!valid_ssn(b"12345678"), "eight digits");
     }
 
     #[test]

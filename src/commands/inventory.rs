@@ -124,18 +124,19 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
             // Rendered here, on the walk's threads: the one thread that sorts
             // and prints at the end is what the whole run waits for.
             let row = if csv { csv_row(&report) } else { Vec::new() };
-            scanned.lock().expect("not poisoned").push((report, row));
+            let key = output::path_sort_key(&report.path);
+            scanned.lock().expect("not poisoned").push((report, row, key));
         },
         &|problem| problems.lock().expect("not poisoned").push(problem),
     )?;
     let scanned = scanned.into_inner().expect("not poisoned");
     // Sorted by reference: moving the reports themselves costs more than comparing.
-    let mut order: Vec<(&Path, usize)> = scanned
+    let mut order: Vec<(&[u8], usize)> = scanned
         .iter()
         .enumerate()
-        .map(|(index, (report, _))| (report.path.as_path(), index))
+        .map(|(index, (_, _, key))| (key.as_slice(), index))
         .collect();
-    order.sort_unstable_by(|a, b| output::path_order(a.0, b.0));
+    order.sort_unstable();
     let reports: Vec<&FileReport> = order.iter().map(|&(_, i)| &scanned[i].0).collect();
     let csv_rows: Vec<&[u8]> = order
         .iter()
