@@ -207,39 +207,83 @@ pub fn scan_file_keyed(path: &Path, key: Option<&ValueKey>) -> FileReport {
         cached: false,
         fingerprints: Vec::new(),
     };
-    // One open, one fstat, one read: a scan's time on small files is mostly
-    // system calls.
-    let mut read = || -> std::io::Result<Option<Vec<u8>>> {
-        let mut file = std::fs::File::open(path)?;
-        let size = file.metadata()?.len();
-        report.bytes = size;
-        if size > MAX_BYTES {
-            return Ok(None);
-        }
-        Ok(Some(read_all(&mut file, size as usize)?))
-    };
-    let bytes = match read() {
-        Ok(Some(bytes)) => bytes,
-        Ok(None) => {
-            report.error = Some(format!("larger than {} MiB; not read", MAX_BYTES >> 20));
-            return report;
-        }
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
         Err(err) => {
             report.error = Some(err.to_string());
             return report;
         }
     };
-    scan_contents(report, &bytes, key)
+    SMALL_FILE.with_borrow_mut(|buffer| match read_whole(file, buffer) {
+        Ok(Whole::Small(len)) => {
+            report.bytes = len as u64;
+            scan_contents(report, &buffer[..len], key)
+        }
+        Ok(Whole::Large { size, bytes }) => {
+            report.bytes = size;
+            scan_contents(report, &bytes, key)
+        }
+        Ok(Whole::TooLarge { size }) => {
+            report.bytes = size;
+            report.error = Some(format!("larger than {} MiB; not read", MAX_BYTES >> 20));
+            report
+        }
+        Err(err) => {
+            report.error = Some(err.to_string());
+            report
+        }
+    })
 }
 
-/// Reads `file` to its end into a buffer sized from its `fstat`. Through `Take`,
-/// `read_to_end` asks for no size hint (which on a `File` costs two more system
-/// calls), and the bound stops a file that grows while it is read.
-fn read_all(file: &mut std::fs::File, size: usize) -> std::io::Result<Vec<u8>> {
+/// Files up to this size are read into a buffer each thread keeps.
+const SMALL_FILE_BYTES: usize = 64 << 10;
+
+thread_local! {
+    /// A scan's time on small files is mostly system calls: a small file is
+    /// read whole with one open and two reads (the second finds the end), no
+    /// fstat and no allocation.
+    static SMALL_FILE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+enum Whole {
+    /// The file is the first `len` bytes of the buffer.
+    Small(usize),
+    Large {
+        size: u64,
+        bytes: Vec<u8>,
+    },
+    TooLarge {
+        size: u64,
+    },
+}
+
+/// Reads `file` to its end: into `buffer` if it fits, otherwise into a buffer
+/// sized from its fstat, unless that is beyond `MAX_BYTES`.
+fn read_whole(mut file: std::fs::File, buffer: &mut Vec<u8>) -> std::io::Result<Whole> {
     use std::io::Read;
-    let mut bytes = Vec::with_capacity(size + 1);
-    file.take(MAX_BYTES + 1).read_to_end(&mut bytes)?;
-    Ok(bytes)
+    if buffer.len() < SMALL_FILE_BYTES {
+        buffer.resize(SMALL_FILE_BYTES, 0);
+    }
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read(&mut buffer[filled..]) {
+            Ok(0) => return Ok(Whole::Small(filled)),
+            Ok(n) => filled += n,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    let size = file.metadata()?.len();
+    if size > MAX_BYTES {
+        return Ok(Whole::TooLarge { size });
+    }
+    let mut bytes = Vec::with_capacity(size as usize + 1);
+    bytes.extend_from_slice(&buffer[..filled]);
+    // Through `Take`, `read_to_end` asks for no size hint (which on a `File`
+    // costs two more system calls), and the bound stops a file that grows.
+    file.take(MAX_BYTES + 1 - filled as u64)
+        .read_to_end(&mut bytes)?;
+    Ok(Whole::Large { size, bytes })
 }
 
 /// Reads the content of a file already read into memory (by a caller that
@@ -326,6 +370,35 @@ fn read_parts(mut report: FileReport, bytes: &[u8]) -> FileReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_below_at_and_beyond_the_small_buffer_are_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let record = b"Dear John Smith, your SSN 123-45-6788.\n";
+        for size in [
+            0,
+            record.len(),
+            SMALL_FILE_BYTES - 1,
+            SMALL_FILE_BYTES,
+            SMALL_FILE_BYTES + 1,
+            3 * SMALL_FILE_BYTES + 17,
+        ] {
+            // Filler, then the record at the very end, where a short read would lose it.
+            let mut bytes = vec![b'x'; size.saturating_sub(record.len())];
+            bytes.extend_from_slice(&record[..size.min(record.len())]);
+            let path = dir.path().join(format!("f{size}.txt"));
+            std::fs::write(&path, &bytes).unwrap();
+            let report = scan_file(&path);
+            assert_eq!(report.bytes, size as u64);
+            assert_eq!(report.error, None);
+            let whole = size >= record.len();
+            assert_eq!(report.findings.counts.ssn, u64::from(whole), "{size} bytes");
+        }
+        // A big file after a small one: the kept buffer holds no stale bytes.
+        let path = dir.path().join("short.txt");
+        std::fs::write(&path, b"no numbers").unwrap();
+        assert_eq!(scan_file(&path).findings.counts.ssn, 0);
+    }
 
     #[test]
     fn encodings() {

@@ -125,7 +125,10 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
             // and prints at the end is what the whole run waits for.
             let row = if csv { csv_row(&report) } else { Vec::new() };
             let key = output::path_sort_key(&report.path);
-            scanned.lock().expect("not poisoned").push((report, row, key));
+            scanned
+                .lock()
+                .expect("not poisoned")
+                .push((report, row, key));
         },
         &|problem| problems.lock().expect("not poisoned").push(problem),
     )?;
