@@ -149,7 +149,10 @@ fn first_digit(bytes: &[u8]) -> Option<usize> {
 }
 
 fn digit_run(bytes: &[u8]) -> usize {
-    bytes.iter().take_while(|b| b.is_ascii_digit()).count()
+    bytes
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(bytes.len())
 }
 
 /// The candidates of one chain of digit groups.
@@ -179,31 +182,35 @@ fn chain_candidates(text: &[u8], groups: &[(usize, usize)], found: &mut Vec<Cand
     }
     for &(start, end) in groups {
         let len = end - start;
-        if len == 9 && standalone(text, start, end) {
-            push(Shape::NineDigits, start, end);
-        }
-        if (6..=17).contains(&len) && standalone(text, start, end) {
-            push(Shape::AccountDigits, start, end);
-        }
         let before = |n: usize| start.checked_sub(n).map(|i| text[i]);
-        let bounded_before = |at: usize| at == 0 || !text[at - 1].is_ascii_alphanumeric();
-        if len == 8 && before(1) == Some(b'S') && word_bounded(text, start - 1, end) {
-            push(Shape::MaLicense, start - 1, end);
-        }
-        if len == 7
-            && before(2) == Some(b'S')
-            && before(1) == Some(b'A')
-            && word_bounded(text, start - 2, end)
-        {
-            push(Shape::MaLicense, start - 2, end);
-        }
         // The whole word: at most two capitals, then the digits.
         let capitals = (1..=3)
             .take_while(|&n| before(n).is_some_and(|b| b.is_ascii_uppercase()))
             .count();
-        if (5..=13).contains(&len) && capitals <= 2 && word_bounded(text, start - capitals, end) {
-            push(Shape::OtherLicense, start - capitals, end);
+        // Most groups are short (dates, amounts, house numbers): too short for
+        // every shape but an IBAN, whose check digits follow two capitals.
+        if len >= 5 {
+            if len == 9 && standalone(text, start, end) {
+                push(Shape::NineDigits, start, end);
+            }
+            if (6..=17).contains(&len) && standalone(text, start, end) {
+                push(Shape::AccountDigits, start, end);
+            }
+            if len == 8 && before(1) == Some(b'S') && word_bounded(text, start - 1, end) {
+                push(Shape::MaLicense, start - 1, end);
+            }
+            if len == 7
+                && before(2) == Some(b'S')
+                && before(1) == Some(b'A')
+                && word_bounded(text, start - 2, end)
+            {
+                push(Shape::MaLicense, start - 2, end);
+            }
+            if len <= 13 && capitals <= 2 && word_bounded(text, start - capitals, end) {
+                push(Shape::OtherLicense, start - capitals, end);
+            }
         }
+        let bounded_before = |at: usize| at == 0 || !text[at - 1].is_ascii_alphanumeric();
         if len >= 2 && capitals == 2 && bounded_before(start - 2) {
             if let Some(m) = IBAN_AT.find(&text[start - 2..]) {
                 let end = start - 2 + m.end();
