@@ -4,7 +4,7 @@
 
 use std::io::{Cursor, Read};
 
-use crate::xml::{attribute, tokens, unescape_into, Token};
+use crate::xml::{attribute, attributes, tokens, unescape_into, Token};
 
 /// What a part of a file holds, ready to scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -485,8 +485,17 @@ fn sheet_rows(xml: &[u8], shared: &[String]) -> Vec<Vec<String>> {
                 attrs,
                 empty: false,
             } => {
-                column = attribute(attrs, b"r").map_or(0, column_of);
-                is_shared = attribute(attrs, b"t") == Some(b"s");
+                // One pass over the attributes; the first of a name counts.
+                let (mut reference, mut kind) = (None, None);
+                for (name, value) in attributes(attrs) {
+                    match name {
+                        b"r" => reference = reference.or(Some(value)),
+                        b"t" => kind = kind.or(Some(value)),
+                        _ => {}
+                    }
+                }
+                column = reference.map_or(0, column_of);
+                is_shared = kind == Some(b"s");
             }
             Token::Start {
                 name: b"v" | b"t",

@@ -131,6 +131,14 @@ impl<'a> Iterator for Tokens<'a> {
 
 /// The raw value of attribute `key` in a tag's attributes.
 pub fn attribute<'a>(attrs: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    attributes(attrs)
+        .find(|(name, _)| *name == key)
+        .map(|(_, value)| value)
+}
+
+/// A tag's attributes as (name, raw value), in order, up to the first that is
+/// malformed (no `=`, or an unquoted or unterminated value).
+pub fn attributes(attrs: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
     let skip_space = |mut i: usize| {
         while i < attrs.len() && is_space(attrs[i]) {
             i += 1;
@@ -138,7 +146,10 @@ pub fn attribute<'a>(attrs: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
         i
     };
     let mut i = skip_space(0);
-    while i < attrs.len() {
+    std::iter::from_fn(move || {
+        if i >= attrs.len() {
+            return None;
+        }
         let name_start = i;
         while i < attrs.len() && attrs[i] != b'=' && !is_space(attrs[i]) {
             i += 1;
@@ -146,18 +157,23 @@ pub fn attribute<'a>(attrs: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
         let name = &attrs[name_start..i];
         i = skip_space(i);
         if attrs.get(i) != Some(&b'=') {
+            i = attrs.len();
             return None;
         }
         i = skip_space(i + 1);
-        let quote = *attrs.get(i).filter(|&&q| q == b'"' || q == b'\'')?;
+        let Some(&quote) = attrs.get(i).filter(|&&q| q == b'"' || q == b'\'') else {
+            i = attrs.len();
+            return None;
+        };
         let value_start = i + 1;
-        let value_end = value_start + memchr(quote, &attrs[value_start..])?;
-        if name == key {
-            return Some(&attrs[value_start..value_end]);
-        }
+        let Some(len) = memchr(quote, &attrs[value_start..]) else {
+            i = attrs.len();
+            return None;
+        };
+        let value_end = value_start + len;
         i = skip_space(value_end + 1);
-    }
-    None
+        Some((name, &attrs[value_start..value_end]))
+    })
 }
 
 /// Appends `raw` with its entity and character references resolved. False, with
