@@ -118,31 +118,40 @@ impl Findings {
 /// Scans running text (plain text, HTML/XML text, JSON, e-mail bodies).
 pub fn scan_text(text: &str) -> Findings {
     let mut findings = Findings::default();
-    let lines: Vec<&str> = text.split('\n').collect();
-    // Lines are slices of `text`: a run of them is the text between their ends.
-    let offset = |line: &str| line.as_ptr() as usize - text.as_ptr() as usize;
-    let mut start = 0;
-    while start < lines.len() {
-        // A record: up to the next blank line, at most WINDOW_LINES lines.
-        let mut end = start;
-        while end < lines.len() && !lines[end].trim().is_empty() && end - start < WINDOW_LINES {
-            end += 1;
-        }
-        if end > start {
-            let last = lines[end - 1];
-            let record = &text[offset(lines[start])..offset(last) + last.len()];
-            let names = count_names(record) as u64;
-            let (elements, names) =
-                findings.record(record, start as u64 + 1, ColumnHint::None, names);
+    // The record being gathered: its byte range, first line and line count.
+    // A record runs up to the next blank line, at most WINDOW_LINES lines.
+    let mut record: Option<(usize, usize, u64, usize)> = None;
+    let mut flush = |record: &mut Option<(usize, usize, u64, usize)>| {
+        if let Some((start, end, first_line, _)) = record.take() {
+            let text = &text[start..end];
+            let names = count_names(text) as u64;
+            let (elements, names) = findings.record(text, first_line, ColumnHint::None, names);
             findings.counts.names += names;
             if elements > 0 && names > 0 {
                 findings.pi_records += 1;
             }
-            start = end;
-        } else {
-            start += 1;
         }
+    };
+    let mut line_start = 0;
+    for (index, line) in text.split('\n').enumerate() {
+        let line_end = line_start + line.len();
+        if line.trim().is_empty() {
+            flush(&mut record);
+        } else {
+            match &mut record {
+                Some((_, end, _, lines)) => {
+                    *end = line_end;
+                    *lines += 1;
+                }
+                None => record = Some((line_start, line_end, index as u64 + 1, 1)),
+            }
+            if record.is_some_and(|(.., lines)| lines == WINDOW_LINES) {
+                flush(&mut record);
+            }
+        }
+        line_start = line_end + 1;
     }
+    flush(&mut record);
     findings
 }
 
@@ -350,6 +359,58 @@ mod tests {
             }
         );
         assert_eq!(findings.samples[1].line, 4);
+    }
+
+    /// Records cut from a vector of lines, as first written: the specification
+    /// of `scan_text`'s one pass.
+    fn scan_text_by_lines(text: &str) -> Findings {
+        let mut findings = Findings::default();
+        let lines: Vec<&str> = text.split('\n').collect();
+        let offset = |line: &str| line.as_ptr() as usize - text.as_ptr() as usize;
+        let mut start = 0;
+        while start < lines.len() {
+            let mut end = start;
+            while end < lines.len() && !lines[end].trim().is_empty() && end - start < WINDOW_LINES {
+                end += 1;
+            }
+            if end > start {
+                let last = lines[end - 1];
+                let record = &text[offset(lines[start])..offset(last) + last.len()];
+                let names = count_names(record) as u64;
+                let (elements, names) =
+                    findings.record(record, start as u64 + 1, ColumnHint::None, names);
+                findings.counts.names += names;
+                if elements > 0 && names > 0 {
+                    findings.pi_records += 1;
+                }
+                start = end;
+            } else {
+                start += 1;
+            }
+        }
+        findings
+    }
+
+    #[test]
+    fn records_are_cut_as_from_a_vector_of_lines() {
+        const LINES: [&str; 8] = [
+            "",
+            "  \t",
+            "Dear John Smith,",
+            "SSN 123-45-6788",
+            "card 4111 1111 1111 1111",
+            "nothing here",
+            "Mary Jones",
+            "\u{a0}",
+        ];
+        let mut rng = crate::test_rng::Rng(0x2545_f491_4f6c_dd1d);
+        for _ in 0..5_000 {
+            let lines: Vec<&str> = (0..rng.below(30))
+                .map(|_| LINES[rng.below(LINES.len() as u64) as usize])
+                .collect();
+            let text = lines.join("\n");
+            assert_eq!(scan_text(&text), scan_text_by_lines(&text), "{text:?}");
+        }
     }
 
     #[test]
