@@ -236,9 +236,26 @@ pub fn count_names(text: &str) -> usize {
     count
 }
 
+/// A column header as its words are compared: trimmed, lower case, with `_`
+/// and `-` as spaces ("Social_Security-No" is "social security no").
+pub fn normalized_header(header: &str) -> String {
+    header
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '_' | '-' => ' ',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
 /// Whether a column header names people ("First Name", "Employee Name", "Customer").
 pub fn is_name_header(header: &str) -> bool {
-    let h = header.trim().to_ascii_lowercase().replace(['_', '-'], " ");
+    names_people(&normalized_header(header))
+}
+
+/// [`is_name_header`] of a header already normalized by [`normalized_header`].
+pub fn names_people(h: &str) -> bool {
     [
         "name",
         "first name",
@@ -259,7 +276,7 @@ pub fn is_name_header(header: &str) -> bool {
         "first",
         "last",
     ]
-    .contains(&h.as_str())
+    .contains(&h)
         || h.ends_with(" name")
             && !h.contains("file")
             && !h.contains("user")

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::detect::{detect, mask, ColumnHint, Element};
-use crate::names::{count_names, is_name_header};
+use crate::names::{count_names, names_people, normalized_header};
 
 /// Running text without blank lines is judged in windows of this many lines.
 const WINDOW_LINES: usize = 8;
@@ -169,16 +169,20 @@ pub fn scan_record(text: &str) -> Findings {
 }
 
 /// What a header says a column holds.
+#[cfg(test)]
 fn column_hint(header: &str) -> ColumnHint {
-    let h = header.trim().to_ascii_lowercase().replace(['_', '-'], " ");
-    let parts: Vec<&str> = h.split(' ').collect();
+    hint_of(&normalized_header(header))
+}
+
+/// What a header normalized by [`normalized_header`] says its column holds.
+fn hint_of(h: &str) -> ColumnHint {
     // A phrase anywhere in the header, a single word as one of its words.
     let has = |words: &[&str]| {
         words.iter().any(|w| {
             if w.contains(' ') {
                 h.contains(w)
             } else {
-                parts.contains(w)
+                h.split(' ').any(|part| part == *w)
             }
         })
     };
@@ -242,7 +246,7 @@ pub fn scan_delimited(text: &str, delimiter: u8) -> Findings {
                     Ok(true) => {
                         index += 1;
                         let line = record.position().map_or(index, |p| p.line());
-                        scanner.row(line, &record.iter().collect::<Vec<&str>>());
+                        scanner.row(line, record.iter());
                     }
                     // A malformed row is passed over; the parser moves on past it.
                     Err(_) if reader.position().byte() > before => index += 1,
@@ -261,7 +265,7 @@ pub fn scan_delimited(text: &str, delimiter: u8) -> Findings {
 pub fn scan_rows(rows: impl IntoIterator<Item = (u64, Vec<String>)>) -> Findings {
     let mut scanner = RowScanner::default();
     for (line, row) in rows {
-        scanner.row(line, &row.iter().map(String::as_str).collect::<Vec<&str>>());
+        scanner.row(line, row.iter().map(String::as_str));
     }
     scanner.finish()
 }
@@ -274,18 +278,23 @@ struct RowScanner {
     rows: u64,
     hints: Vec<ColumnHint>,
     name_columns: Vec<bool>,
+    /// The row's cells that are neither names nor hinted, joined; kept to reuse.
+    rest: String,
 }
 
 impl RowScanner {
-    fn row(&mut self, line: u64, row: &[&str]) {
+    fn row<'a>(&mut self, line: u64, row: impl Iterator<Item = &'a str> + Clone) {
         self.rows += 1;
         if self.rows == 1 {
             let looks_like_header = row
-                .iter()
-                .all(|cell| !cell.chars().any(|c| c.is_ascii_digit()));
+                .clone()
+                .all(|cell| !cell.bytes().any(|b| b.is_ascii_digit()));
             if looks_like_header {
-                self.hints = row.iter().map(|h| column_hint(h)).collect();
-                self.name_columns = row.iter().map(|h| is_name_header(h)).collect();
+                for header in row.clone() {
+                    let header = normalized_header(header);
+                    self.hints.push(hint_of(&header));
+                    self.name_columns.push(names_people(&header));
+                }
                 if self.hints.iter().any(|h| *h != ColumnHint::None)
                     || self.name_columns.iter().any(|n| *n)
                 {
@@ -298,8 +307,12 @@ impl RowScanner {
         let findings = &mut self.findings;
         let mut elements = 0;
         let mut names = 0;
-        let mut free_text = Vec::new();
-        for (column, cell) in row.iter().enumerate() {
+        // Other cells together, so "Name: John Smith" or context words in a
+        // neighbouring cell still count.
+        let rest = &mut self.rest;
+        rest.clear();
+        let mut free_cells = 0;
+        for (column, cell) in row.enumerate() {
             let hint = self.hints.get(column).copied().unwrap_or(ColumnHint::None);
             let is_name = self.name_columns.get(column).copied().unwrap_or(false);
             if is_name {
@@ -312,14 +325,15 @@ impl RowScanner {
             if hint != ColumnHint::None {
                 elements += findings.record(cell, line, hint, 0).0;
             } else {
-                free_text.push(*cell);
+                if free_cells > 0 {
+                    rest.push_str(" | ");
+                }
+                rest.push_str(cell);
+                free_cells += 1;
             }
         }
-        // Other cells together, so "Name: John Smith" or context words in a
-        // neighbouring cell still count.
-        let rest = free_text.join(" | ");
-        let row_names = count_names(&rest) as u64;
-        elements += findings.record(&rest, line, ColumnHint::None, 0).0;
+        let row_names = count_names(rest) as u64;
+        elements += findings.record(rest, line, ColumnHint::None, 0).0;
         // Name columns split over "First" and "Last" are one person.
         let first_last = self.name_columns.iter().filter(|n| **n).count() >= 2;
         let people = if first_last { names.min(1) } else { names } + row_names;
