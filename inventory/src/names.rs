@@ -54,22 +54,40 @@ pub fn is_surname(word: &str) -> bool {
 
 /// Title Case ("Smith", "O'Brien", "McDonald") or UPPER CASE, at least 2 letters.
 fn capitalised(word: &str) -> bool {
-    let mut chars = word.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_uppercase())
-        && word.len() >= 2
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphabetic() || c == '\'' || c == '-')
+    let bytes = word.as_bytes();
+    bytes.len() >= 2
+        && bytes[0].is_ascii_uppercase()
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii_alphabetic() || b == b'\'' || b == b'-')
 }
 
 fn common(word: &str) -> bool {
-    COMMON_WORDS.iter().any(|c| c.eq_ignore_ascii_case(word))
+    // The longest common word has six letters.
+    let mut upper = [0u8; 6];
+    let Some(buffer) = upper.get_mut(..word.len()) else {
+        return false;
+    };
+    buffer.copy_from_slice(word.as_bytes());
+    buffer.make_ascii_uppercase();
+    COMMON_WORDS.iter().any(|c| c.as_bytes() == buffer)
 }
 
 /// A word with the punctuation that follows it, which decides "Last, First".
 fn word_and_end(w: &str) -> (&str, char) {
-    let trimmed = w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '\'' && c != '.');
-    let after = w.chars().last().unwrap_or(' ');
+    // Bytes, not characters: every byte of a non-ASCII character is trimmed, as
+    // the character would be, so the cuts fall on character boundaries.
+    let kept = |b: &u8| b.is_ascii_alphanumeric() || *b == b'\'' || *b == b'.';
+    let bytes = w.as_bytes();
+    let start = bytes.iter().position(kept).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(kept).map_or(start, |i| i + 1);
+    let trimmed = &w[start..end];
+    // Only a comma after the word matters ("Last, First").
+    let after = match bytes.last() {
+        Some(&b) if b.is_ascii() => char::from(b),
+        Some(_) => char::REPLACEMENT_CHARACTER,
+        None => ' ',
+    };
     (trimmed.trim_end_matches('.'), after)
 }
 
@@ -383,6 +401,46 @@ mod tests {
                 text.push_str(PIECES[rng.below(PIECES.len() as u64) as usize]);
             }
             assert_eq!(count_names(&text), count_names_by_words(&text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn word_helpers_agree_with_their_character_versions() {
+        let capitalised_by_chars = |word: &str| {
+            let mut chars = word.chars();
+            matches!(chars.next(), Some(c) if c.is_ascii_uppercase())
+                && word.len() >= 2
+                && word
+                    .chars()
+                    .all(|c| c.is_ascii_alphabetic() || c == '\'' || c == '-')
+        };
+        fn word_and_end_by_chars(w: &str) -> (&str, bool) {
+            let trimmed =
+                w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '\'' && c != '.');
+            (
+                trimmed.trim_end_matches('.'),
+                w.chars().last().unwrap_or(' ') == ',',
+            )
+        }
+        let common_by_chars =
+            |word: &str| COMMON_WORDS.iter().any(|c| c.eq_ignore_ascii_case(word));
+        const PIECES: [&str; 16] = [
+            "A", "b", "Smith", "MAY", "may", "Street", "'", "-", ".", ",", "(", "\u{e9}", "\u{ab}",
+            "7", "Amount", "NUMBERS",
+        ];
+        let mut rng = crate::test_rng::Rng(0x2545_f491_4f6c_dd1d);
+        for _ in 0..20_000 {
+            let word: String = (0..rng.below(5))
+                .map(|_| PIECES[rng.below(PIECES.len() as u64) as usize])
+                .collect();
+            assert_eq!(capitalised(&word), capitalised_by_chars(&word), "{word:?}");
+            let (trimmed, after) = word_and_end(&word);
+            assert_eq!(
+                (trimmed, after == ','),
+                word_and_end_by_chars(&word),
+                "{word:?}"
+            );
+            assert_eq!(common(&word), common_by_chars(&word), "{word:?}");
         }
     }
 
