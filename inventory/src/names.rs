@@ -117,11 +117,28 @@ fn names_a_person((a, a_end): (&str, char), (b, _): (&str, char)) -> bool {
 fn space_at(text: &str, at: usize) -> (bool, usize) {
     let byte = text.as_bytes()[at];
     if byte < 0x80 {
-        (matches!(byte, b'\t'..=b'\r' | b' '), 1)
+        (ascii_space(byte), 1)
     } else {
         let c = text[at..].chars().next().expect("not at the end");
         (c.is_whitespace(), c.len_utf8())
     }
+}
+
+/// As [`space_at`], for the character that ends at `at`.
+#[inline]
+fn space_before(text: &str, at: usize) -> (bool, usize) {
+    let byte = text.as_bytes()[at - 1];
+    if byte < 0x80 {
+        (ascii_space(byte), 1)
+    } else {
+        let c = text[..at].chars().next_back().expect("not at the start");
+        (c.is_whitespace(), c.len_utf8())
+    }
+}
+
+/// The ASCII characters `char::is_whitespace` accepts.
+fn ascii_space(byte: u8) -> bool {
+    matches!(byte, b'\t'..=b'\r' | b' ')
 }
 
 /// Where the word holding the character at `at` ends: the next white space,
@@ -146,15 +163,8 @@ fn word_end(text: &str, mut at: usize) -> usize {
 /// Where the word holding the character at `at` starts: just after the white
 /// space before it, or at the start.
 fn word_start(text: &str, mut at: usize) -> usize {
-    let bytes = text.as_bytes();
     while at > 0 {
-        let byte = bytes[at - 1];
-        let (space, len) = if byte < 0x80 {
-            (matches!(byte, b'\t'..=b'\r' | b' '), 1)
-        } else {
-            let c = text[..at].chars().next_back().expect("not at the start");
-            (c.is_whitespace(), c.len_utf8())
-        };
+        let (space, len) = space_before(text, at);
         if space {
             break;
         }
