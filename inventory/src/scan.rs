@@ -117,41 +117,49 @@ impl Findings {
 
 /// Scans running text (plain text, HTML/XML text, JSON, e-mail bodies).
 pub fn scan_text(text: &str) -> Findings {
+    /// The lines gathered so far: a record runs up to the next blank line, at
+    /// most WINDOW_LINES lines.
+    struct Lines {
+        start: usize,
+        end: usize,
+        first_line: u64,
+        count: usize,
+    }
     let mut findings = Findings::default();
-    // The record being gathered: its byte range, first line and line count.
-    // A record runs up to the next blank line, at most WINDOW_LINES lines.
-    let mut record: Option<(usize, usize, u64, usize)> = None;
-    let mut flush = |record: &mut Option<(usize, usize, u64, usize)>| {
-        if let Some((start, end, first_line, _)) = record.take() {
-            let text = &text[start..end];
-            let names = count_names(text) as u64;
-            let (elements, names) = findings.record(text, first_line, ColumnHint::None, names);
+    let mut flush = |open: &mut Option<Lines>| {
+        if let Some(lines) = open.take() {
+            let record = &text[lines.start..lines.end];
+            let names = count_names(record) as u64;
+            let (elements, names) =
+                findings.record(record, lines.first_line, ColumnHint::None, names);
             findings.counts.names += names;
             if elements > 0 && names > 0 {
                 findings.pi_records += 1;
             }
         }
     };
+    let mut open: Option<Lines> = None;
     let mut line_start = 0;
     for (index, line) in text.split('\n').enumerate() {
         let line_end = line_start + line.len();
         if line.trim().is_empty() {
-            flush(&mut record);
+            flush(&mut open);
         } else {
-            match &mut record {
-                Some((_, end, _, lines)) => {
-                    *end = line_end;
-                    *lines += 1;
-                }
-                None => record = Some((line_start, line_end, index as u64 + 1, 1)),
-            }
-            if record.is_some_and(|(.., lines)| lines == WINDOW_LINES) {
-                flush(&mut record);
+            let lines = open.get_or_insert(Lines {
+                start: line_start,
+                end: line_end,
+                first_line: index as u64 + 1,
+                count: 0,
+            });
+            lines.end = line_end;
+            lines.count += 1;
+            if lines.count == WINDOW_LINES {
+                flush(&mut open);
             }
         }
         line_start = line_end + 1;
     }
-    flush(&mut record);
+    flush(&mut open);
     findings
 }
 
