@@ -242,9 +242,35 @@ fn expand_member(
     Ok(Some(data))
 }
 
+thread_local! {
+    /// libdeflate's state, kept per thread like [`INFLATER`].
+    static WHOLE_INFLATER: std::cell::RefCell<libdeflater::Decompressor> =
+        std::cell::RefCell::new(libdeflater::Decompressor::new());
+}
+
 /// Expands raw deflate data, `None` past `limit` bytes; `expected` (from the
 /// header, untrusted) sizes the first buffer.
 fn inflate(input: &[u8], limit: u64, expected: u64) -> Result<Option<Vec<u8>>, String> {
+    // Fast path: the whole member at once into a buffer of the header's size.
+    // Anything else (a header that understates, damaged data) goes the streaming
+    // way below, which alone decides errors and the limit.
+    if expected <= limit.min(WHOLE_INFLATE_MAX) {
+        let mut out = vec![0; expected as usize];
+        let whole =
+            WHOLE_INFLATER.with_borrow_mut(|inflater| inflater.deflate_decompress(input, &mut out));
+        if let Ok(len) = whole {
+            out.truncate(len);
+            return Ok(Some(out));
+        }
+    }
+    streaming_inflate(input, limit, expected)
+}
+
+/// The largest member the fast path expands in one buffer.
+const WHOLE_INFLATE_MAX: u64 = 64 << 20;
+
+/// [`inflate`] in steps, growing the output only as the data expands.
+fn streaming_inflate(input: &[u8], limit: u64, expected: u64) -> Result<Option<Vec<u8>>, String> {
     use flate2::{FlushDecompress, Status};
     INFLATER.with_borrow_mut(|inflater| {
         inflater.reset(false);
@@ -264,7 +290,8 @@ fn inflate(input: &[u8], limit: u64, expected: u64) -> Result<Option<Vec<u8>>, S
                 .decompress_vec(&input[read as usize..], &mut out, FlushDecompress::None)
                 .map_err(|err| format!("damaged: {err}"))?;
             if status == Status::StreamEnd {
-                return Ok(Some(out));
+                // It may have ended just one byte past the limit.
+                return Ok((out.len() as u64 <= limit).then_some(out));
             }
             if inflater.total_in() == read && inflater.total_out() == written {
                 return Err("damaged: its data ends early".into());
@@ -965,6 +992,37 @@ mod tests {
                 .contains("archive bomb"),
             "{report:?}"
         );
+    }
+
+    #[test]
+    fn a_member_expands_the_same_whatever_size_its_header_claims() {
+        let text = "Name: Jane Doe, SSN 123-45-6788, account 12345678\n".repeat(3000);
+        let mut deflater =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        deflater.write_all(text.as_bytes()).unwrap();
+        let raw = deflater.finish().unwrap();
+        let size = text.len() as u64;
+        let roomy = 1 << 30;
+        // Right, understated (the fast path's buffer is too small), overstated, none.
+        for claimed in [size, size - 1, size / 3, size + 1, size * 2, 0] {
+            let out = inflate(&raw, roomy, claimed).unwrap().unwrap();
+            assert!(out == text.as_bytes(), "header claims {claimed} bytes");
+            // The limit holds whatever the header claims.
+            assert_eq!(
+                inflate(&raw, size - 1, claimed),
+                Ok(None),
+                "claims {claimed}"
+            );
+            assert!(inflate(&raw, size, claimed).unwrap().is_some());
+        }
+        // Damage is reported the same way on both paths.
+        let cut = &raw[..raw.len() / 2];
+        for claimed in [size, 0] {
+            assert_eq!(
+                inflate(cut, roomy, claimed),
+                Err("damaged: its data ends early".to_string())
+            );
+        }
     }
 
     #[test]
