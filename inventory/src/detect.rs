@@ -102,6 +102,16 @@ enum Shape {
     AccountDigits,
 }
 
+impl Shape {
+    /// Whether a number of this shape may need a context word to count.
+    fn asks_context(self) -> bool {
+        matches!(
+            self,
+            Shape::NineDigits | Shape::OtherLicense | Shape::AccountDigits
+        )
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Candidate {
     shape: Shape,
@@ -226,6 +236,10 @@ fn chain_candidates(text: &[u8], groups: &[(usize, usize)], found: &mut Vec<Cand
 /// there asks for them.
 struct Context<'t> {
     text: &'t [u8],
+    /// Where the words are looked for: every candidate that may ask looks at or
+    /// before its end, and no word found in the whole text crosses either edge,
+    /// so the words found here are the whole text's words within it.
+    span: std::ops::Range<usize>,
     /// (kind, start, end) in text order.
     found: std::cell::OnceCell<Vec<(usize, usize, usize)>>,
 }
@@ -239,9 +253,41 @@ enum ContextKind {
 }
 
 impl<'t> Context<'t> {
-    fn new(text: &'t [u8]) -> Context<'t> {
+    /// The context of `candidates` in `text`.
+    ///
+    /// The span ends at the last candidate that may ask: a candidate starts a
+    /// word of digits (after at most two capitals), and no context word holds a
+    /// digit or can end inside such a word. It starts after the last byte before
+    /// the first window that no context word can hold (a digit, a comma, a
+    /// colon...), so a word found from there is a word of the whole text.
+    fn new(text: &'t [u8], candidates: &[Candidate]) -> Context<'t> {
+        let asking = candidates.iter().filter(|c| c.shape.asks_context());
+        let (first, last) = asking.fold((usize::MAX, 0), |(first, last), c| {
+            (first.min(c.start), last.max(c.start))
+        });
+        let span = if first > last {
+            0..0
+        } else {
+            let window = first.saturating_sub(CONTEXT_BYTES);
+            let from = text[..window]
+                .iter()
+                .rposition(|&b| !may_be_in_context_word(b))
+                .map_or(0, |i| i + 1);
+            from..last
+        };
         Context {
             text,
+            span,
+            found: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The context with the whole text searched: the specification `new` keeps to.
+    #[cfg(test)]
+    fn whole(text: &'t [u8]) -> Context<'t> {
+        Context {
+            text,
+            span: 0..text.len(),
             found: std::cell::OnceCell::new(),
         }
     }
@@ -253,7 +299,7 @@ impl<'t> Context<'t> {
     fn before(&self, kind: ContextKind, start: usize) -> bool {
         let words = self.found.get_or_init(|| {
             CONTEXT_WORDS
-                .find_iter(self.text)
+                .find_iter(regex_automata::Input::new(self.text).span(self.span.clone()))
                 .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
                 .collect()
         });
@@ -280,6 +326,15 @@ impl<'t> Context<'t> {
     }
 }
 
+/// Whether byte `b` can be part of a context word: letters, white space
+/// (ASCII, or a byte of a multi-byte character, which may be Unicode white space
+/// or a letter that folds to an ASCII one), and the punctuation the words use.
+fn may_be_in_context_word(b: u8) -> bool {
+    !b.is_ascii()
+        || b.is_ascii_alphabetic()
+        || matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b'\'' | b'.' | b'#' | b'/')
+}
+
 /// Finds every element in `text`. `hint` widens what counts in a column known to
 /// hold a kind of element (a bare 9-digit number under an "SSN" header).
 pub fn detect(text: &[u8], hint: ColumnHint) -> Vec<Hit> {
@@ -303,7 +358,7 @@ thread_local! {
 /// The candidates that are elements, in text order.
 fn validate(text: &[u8], hint: ColumnHint, candidates: &[Candidate]) -> Vec<Hit> {
     let mut hits: Vec<Hit> = Vec::new();
-    let context = Context::new(text);
+    let context = Context::new(text, candidates);
     let has_context = |kind, start, hinted| hint == hinted || context.before(kind, start);
     for &Candidate { shape, start, end } in candidates {
         if shape != Shape::Card && hits.iter().any(|h| start < h.end && h.start < end) {
