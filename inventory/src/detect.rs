@@ -332,7 +332,10 @@ impl<'t> Context<'t> {
 fn may_be_in_context_word(b: u8) -> bool {
     !b.is_ascii()
         || b.is_ascii_alphabetic()
-        || matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b'\'' | b'.' | b'#' | b'/')
+        || matches!(
+            b,
+            b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b'\'' | b'.' | b'#' | b'/'
+        )
 }
 
 /// Finds every element in `text`. `hint` widens what counts in a column known to
@@ -796,6 +799,152 @@ mod tests {
         }
         found.sort_unstable();
         found
+    }
+
+    /// Random texts of context words (whole, cut, in any case), numbers of
+    /// every shape, white space and punctuation, run together.
+    fn context_texts(seed: u64, count: usize) -> impl Iterator<Item = String> {
+        const PIECES: &[&str] = &[
+            "ssn",
+            "SS#",
+            "ss no",
+            "Soc. Sec.",
+            "soc sec",
+            "social security",
+            "Social Sec",
+            "taxpayer id",
+            "TIN",
+            "driver's license",
+            "Drivers  Licence",
+            "driver\u{a0}license",
+            "license no.",
+            "licence number",
+            "LICENSE#",
+            "lic no",
+            "lic #",
+            "dl",
+            "DL No.",
+            "dl#",
+            "state id",
+            "State\tID",
+            "identification card",
+            "id card",
+            "account",
+            "Acct",
+            "a/c",
+            "checking",
+            "savings",
+            "bank account",
+            "bank acct",
+            "Bank\u{3000}Account",
+            "iban",
+            "deposit account",
+            "routing",
+            "ABA",
+            "rtn",
+            "transit",
+            "no.",
+            "num.",
+            "number",
+            "accounts",
+            "xssn",
+            "publication",
+            "s",
+            "k",
+            "id",
+            "card",
+            "bank",
+            "\u{17f}sn",
+            "chec\u{212a}ing",
+            "123456789",
+            "123-45-6789",
+            "12345678",
+            "DL1234567",
+            "S12345678",
+            "AB12345",
+            "4111111111111111",
+            "0012345678901",
+            "12",
+            "2026",
+            " ",
+            " ",
+            " ",
+            "  ",
+            "\t",
+            "\n",
+            "\u{a0}",
+            "\u{3000}",
+            ".",
+            ".",
+            ",",
+            ":",
+            "#",
+            "/",
+            "'",
+            "_",
+            ";",
+            "-",
+            "(",
+            ")",
+        ];
+        let mut rng = crate::test_rng::Rng(seed);
+        (0..count).map(move |_| {
+            let pieces = 1 + rng.below(24) as usize;
+            (0..pieces)
+                .map(|_| PIECES[rng.below(PIECES.len() as u64) as usize])
+                .collect()
+        })
+    }
+
+    #[test]
+    fn context_is_the_same_whether_searched_in_a_span_or_the_whole_text() {
+        let kinds = [
+            ContextKind::Ssn,
+            ContextKind::License,
+            ContextKind::Account,
+            ContextKind::Routing,
+        ];
+        let (mut asked, mut found_context) = (0, 0);
+        for text in context_texts(0x9e37_79b9_7f4a_7c15, 100_000) {
+            let text = text.as_bytes();
+            let found = candidates(text);
+            let (spanned, whole) = (Context::new(text, &found), Context::whole(text));
+            for candidate in found.iter().filter(|c| c.shape.asks_context()) {
+                for kind in kinds {
+                    asked += 1;
+                    let answer = spanned.before(kind, candidate.start);
+                    found_context += usize::from(answer);
+                    assert_eq!(
+                        answer,
+                        whole.before(kind, candidate.start),
+                        "{:?} at {}",
+                        String::from_utf8_lossy(text),
+                        candidate.start
+                    );
+                }
+            }
+        }
+        // A span that started inside "taxpayer id" would find "id ... card", a
+        // licence word, right at the window's edge.
+        for spaces in 0..64 {
+            let text = format!("taxpayer id{}card 1234567", " ".repeat(spaces));
+            let text = text.as_bytes();
+            let found = candidates(text);
+            let start = text.len() - 7;
+            assert!(found
+                .iter()
+                .any(|c| c.shape.asks_context() && c.start == start));
+            assert_eq!(
+                Context::new(text, &found).before(ContextKind::License, start),
+                Context::whole(text).before(ContextKind::License, start),
+                "{spaces} spaces"
+            );
+        }
+        // Enough questions, and enough of them answered yes, to mean something.
+        assert!(
+            asked > 50_000 && found_context > 5_000,
+            "{asked} asked, {found_context} yes"
+        );
     }
 
     #[test]
