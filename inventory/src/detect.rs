@@ -7,6 +7,8 @@
 use std::sync::LazyLock;
 
 use regex::bytes::Regex;
+
+use crate::context_words::ContextKind;
 use serde::Serialize;
 
 #[derive(
@@ -56,22 +58,6 @@ pub enum ColumnHint {
 /// one may start (two capitals before two digits) and asks only there.
 static IBAN_AT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?-u)^[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?").unwrap()
-});
-
-/// The context words of each kind, one pattern per kind, in `ContextKind` order,
-/// searched together in one pass.
-static CONTEXT_WORDS: LazyLock<regex_automata::meta::Regex> = LazyLock::new(|| {
-    regex_automata::meta::Regex::new_many(&[
-        // ContextKind::Ssn
-        r"(?i)(?-u:\b)(ssn|ss#|ss no|soc\.? ?sec\.?|social security|social sec|taxpayer id|tin)(?-u:\b)",
-        // ContextKind::License
-        r"(?i)(?-u:\b)(driver'?s?\s+licen[cs]e|licen[cs]e\s*(no\.?|number|#)|lic\s*(no\.?|#)|dl\s*(no\.?|#)|dl|state\s+id|identification\s+card|id\s+card)(?-u:\b)",
-        // ContextKind::Account
-        r"(?i)(?-u:\b)(account|acct|a/c|checking|savings|bank\s+acc(oun)?t|iban|deposit\s+account)(?-u:\b)",
-        // ContextKind::Routing
-        r"(?i)(?-u:\b)(routing|aba|rtn|transit)(?-u:\b)",
-    ])
-    .expect("the context patterns compile")
 });
 
 /// How far back a context word is looked for, and how much may stand between it
@@ -241,15 +227,7 @@ struct Context<'t> {
     /// so the words found here are the whole text's words within it.
     span: std::ops::Range<usize>,
     /// (kind, start, end) in text order.
-    found: std::cell::OnceCell<Vec<(usize, usize, usize)>>,
-}
-
-#[derive(Clone, Copy)]
-enum ContextKind {
-    Ssn,
-    License,
-    Account,
-    Routing,
+    found: std::cell::OnceCell<Vec<(ContextKind, usize, usize)>>,
 }
 
 impl<'t> Context<'t> {
@@ -298,16 +276,15 @@ impl<'t> Context<'t> {
     /// 123" does not).
     fn before(&self, kind: ContextKind, start: usize) -> bool {
         let words = self.found.get_or_init(|| {
-            CONTEXT_WORDS
-                .find_iter(regex_automata::Input::new(self.text).span(self.span.clone()))
-                .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
-                .collect()
+            let mut words = Vec::new();
+            crate::context_words::find(self.text, self.span.clone(), &mut words);
+            words
         });
         let from = start.saturating_sub(CONTEXT_BYTES);
         let Some(&(_, word_start, word_end)) = words
             .iter()
             .rev()
-            .find(|(of, _, end)| *of == kind as usize && *end <= start)
+            .find(|(of, _, end)| *of == kind && *end <= start)
         else {
             return false;
         };
@@ -801,101 +778,6 @@ mod tests {
         found
     }
 
-    /// Random texts of context words (whole, cut, in any case), numbers of
-    /// every shape, white space and punctuation, run together.
-    fn context_texts(seed: u64, count: usize) -> impl Iterator<Item = String> {
-        const PIECES: &[&str] = &[
-            "ssn",
-            "SS#",
-            "ss no",
-            "Soc. Sec.",
-            "soc sec",
-            "social security",
-            "Social Sec",
-            "taxpayer id",
-            "TIN",
-            "driver's license",
-            "Drivers  Licence",
-            "driver\u{a0}license",
-            "license no.",
-            "licence number",
-            "LICENSE#",
-            "lic no",
-            "lic #",
-            "dl",
-            "DL No.",
-            "dl#",
-            "state id",
-            "State\tID",
-            "identification card",
-            "id card",
-            "account",
-            "Acct",
-            "a/c",
-            "checking",
-            "savings",
-            "bank account",
-            "bank acct",
-            "Bank\u{3000}Account",
-            "iban",
-            "deposit account",
-            "routing",
-            "ABA",
-            "rtn",
-            "transit",
-            "no.",
-            "num.",
-            "number",
-            "accounts",
-            "xssn",
-            "publication",
-            "s",
-            "k",
-            "id",
-            "card",
-            "bank",
-            "\u{17f}sn",
-            "chec\u{212a}ing",
-            "123456789",
-            "123-45-6789",
-            "12345678",
-            "DL1234567",
-            "S12345678",
-            "AB12345",
-            "4111111111111111",
-            "0012345678901",
-            "12",
-            "2026",
-            " ",
-            " ",
-            " ",
-            "  ",
-            "\t",
-            "\n",
-            "\u{a0}",
-            "\u{3000}",
-            ".",
-            ".",
-            ",",
-            ":",
-            "#",
-            "/",
-            "'",
-            "_",
-            ";",
-            "-",
-            "(",
-            ")",
-        ];
-        let mut rng = crate::test_rng::Rng(seed);
-        (0..count).map(move |_| {
-            let pieces = 1 + rng.below(24) as usize;
-            (0..pieces)
-                .map(|_| PIECES[rng.below(PIECES.len() as u64) as usize])
-                .collect()
-        })
-    }
-
     #[test]
     fn context_is_the_same_whether_searched_in_a_span_or_the_whole_text() {
         let kinds = [
@@ -905,7 +787,7 @@ mod tests {
             ContextKind::Routing,
         ];
         let (mut asked, mut found_context) = (0, 0);
-        for text in context_texts(0x9e37_79b9_7f4a_7c15, 100_000) {
+        for text in crate::context_words::tests::context_texts(0x9e37_79b9_7f4a_7c15, 100_000) {
             let text = text.as_bytes();
             let found = candidates(text);
             let (spanned, whole) = (Context::new(text, &found), Context::whole(text));

@@ -4,6 +4,7 @@
 //! reported on their own. Values never leave this crate unmasked.
 
 pub mod catalog;
+mod context_words;
 pub mod detect;
 pub mod extract;
 pub mod fingerprint;
