@@ -134,17 +134,10 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
     )?;
     let scanned = scanned.into_inner().expect("not poisoned");
     // Sorted by reference: moving the reports themselves costs more than comparing.
-    let mut order: Vec<(&[u8], usize)> = scanned
-        .iter()
-        .enumerate()
-        .map(|(index, (_, _, key))| (key.as_slice(), index))
-        .collect();
-    order.sort_unstable();
-    let reports: Vec<&FileReport> = order.iter().map(|&(_, i)| &scanned[i].0).collect();
-    let csv_rows: Vec<&[u8]> = order
-        .iter()
-        .map(|&(_, i)| scanned[i].1.as_slice())
-        .collect();
+    let keys: Vec<&[u8]> = scanned.iter().map(|(_, _, key)| key.as_slice()).collect();
+    let order = output::order_of_keys(&keys);
+    let reports: Vec<&FileReport> = order.iter().map(|&i| &scanned[i].0).collect();
+    let csv_rows: Vec<&[u8]> = order.iter().map(|&i| scanned[i].1.as_slice()).collect();
     for problem in problems.into_inner().expect("not poisoned") {
         eprintln!("wisp: warning: {}", sanitize(&problem.message));
     }
