@@ -83,48 +83,58 @@ impl<'a> Iterator for Tokens<'a> {
             }
             let rest = &xml[pos..];
             // An unterminated construct ends the part, as the end of input would.
-            if rest.starts_with(b"<!--") {
-                self.pos = pos + 4 + memmem::find(&rest[4..], b"-->")? + 3;
-            } else if rest.starts_with(b"<![CDATA[") {
-                let len = memmem::find(&rest[9..], b"]]>")?;
-                self.pos = pos + 9 + len + 3;
-                return Some(Token::CData(&rest[9..9 + len]));
-            } else if rest.starts_with(b"<?") {
-                self.pos = pos + 2 + memmem::find(&rest[2..], b"?>")? + 2;
-            } else if rest.starts_with(b"<!") {
-                // A declaration; an internal DTD subset holds `>`s inside brackets.
-                let first_close = memchr(b'>', rest)?;
-                let end = match memchr(b'[', &rest[..first_close]) {
-                    Some(open) => {
-                        let bracket = open + memchr(b']', &rest[open..])?;
-                        bracket + memchr(b'>', &rest[bracket..])?
-                    }
-                    None => first_close,
-                };
-                self.pos = pos + end + 1;
-            } else if rest.starts_with(b"</") {
-                let close = pos + memchr(b'>', rest)?;
-                self.pos = close + 1;
-                let name = xml[pos + 2..close].trim_ascii_end();
-                return Some(Token::End { name });
-            } else {
-                let close = tag_end(xml, pos + 1)?;
-                self.pos = close + 1;
-                let inner = &xml[pos + 1..close];
-                let (inner, empty) = match inner.strip_suffix(b"/") {
-                    Some(inner) => (inner, true),
-                    None => (inner, false),
-                };
-                let name_len = inner
-                    .iter()
-                    .position(|&b| is_space(b))
-                    .unwrap_or(inner.len());
-                return Some(Token::Start {
-                    name: &inner[..name_len],
-                    attrs: &inner[name_len..],
-                    empty,
-                });
+            // The byte after `<` tells the kind: one test for the common tags.
+            match rest.get(1) {
+                Some(b'/') => {
+                    let close = pos + memchr(b'>', rest)?;
+                    self.pos = close + 1;
+                    let name = xml[pos + 2..close].trim_ascii_end();
+                    return Some(Token::End { name });
+                }
+                Some(b'!') if rest.starts_with(b"<!--") => {
+                    self.pos = pos + 4 + memmem::find(&rest[4..], b"-->")? + 3;
+                    continue;
+                }
+                Some(b'!') if rest.starts_with(b"<![CDATA[") => {
+                    let len = memmem::find(&rest[9..], b"]]>")?;
+                    self.pos = pos + 9 + len + 3;
+                    return Some(Token::CData(&rest[9..9 + len]));
+                }
+                Some(b'?') => {
+                    self.pos = pos + 2 + memmem::find(&rest[2..], b"?>")? + 2;
+                    continue;
+                }
+                Some(b'!') => {
+                    // A declaration; an internal DTD subset holds `>`s inside brackets.
+                    let first_close = memchr(b'>', rest)?;
+                    let end = match memchr(b'[', &rest[..first_close]) {
+                        Some(open) => {
+                            let bracket = open + memchr(b']', &rest[open..])?;
+                            bracket + memchr(b'>', &rest[bracket..])?
+                        }
+                        None => first_close,
+                    };
+                    self.pos = pos + end + 1;
+                    continue;
+                }
+                _ => {}
             }
+            let close = tag_end(xml, pos + 1)?;
+            self.pos = close + 1;
+            let inner = &xml[pos + 1..close];
+            let (inner, empty) = match inner.strip_suffix(b"/") {
+                Some(inner) => (inner, true),
+                None => (inner, false),
+            };
+            let name_len = inner
+                .iter()
+                .position(|&b| is_space(b))
+                .unwrap_or(inner.len());
+            return Some(Token::Start {
+                name: &inner[..name_len],
+                attrs: &inner[name_len..],
+                empty,
+            });
         }
     }
 }
