@@ -16,6 +16,12 @@ pub enum Content {
     Delimited(String, u8),
     /// Spreadsheet rows, first row possibly a header.
     Rows(Vec<Vec<String>>),
+    /// A worksheet's XML with its workbook's shared strings, read row by row as
+    /// it is scanned ([`for_each_sheet_row`]): its cells are never all held at once.
+    Sheet {
+        xml: Vec<u8>,
+        shared: std::sync::Arc<Vec<String>>,
+    },
 }
 
 /// A scannable piece of a file, named by its path inside the file (empty for the
@@ -188,7 +194,7 @@ fn zip_like(
         "docx" => office_text(&members, &DOCX, name, parts),
         "pptx" => office_text(&members, &PPTX, name, parts),
         "odt" => office_text(&members, &ODT, name, parts),
-        "xlsx" => xlsx_rows(&members, name, parts),
+        "xlsx" => xlsx_sheets(members, name, parts),
         "ods" => ods_rows(&members, name, parts),
         _ => {
             for (member, data) in &members {
@@ -478,35 +484,56 @@ fn shared_strings(xml: &[u8]) -> Vec<String> {
     strings
 }
 
-fn xlsx_rows(members: &[(String, Vec<u8>)], name: &str, parts: &mut Vec<Part>) {
+fn xlsx_sheets(members: Vec<(String, Vec<u8>)>, name: &str, parts: &mut Vec<Part>) {
     let shared: Vec<String> = members
         .iter()
         .find(|(m, _)| m == "xl/sharedStrings.xml")
         .map(|(_, xml)| shared_strings(xml))
         .unwrap_or_default();
-    let mut sheets: Vec<&(String, Vec<u8>)> = members
-        .iter()
+    let shared = std::sync::Arc::new(shared);
+    let mut sheets: Vec<(String, Vec<u8>)> = members
+        .into_iter()
         .filter(|(m, _)| m.starts_with("xl/worksheets/sheet") && m.ends_with(".xml"))
         .collect();
     sheets.sort_by_key(|a| natural(&a.0));
     for (member, xml) in sheets {
         parts.push(Part {
             name: format!("{}!{member}", display(name)),
-            content: Content::Rows(sheet_rows(xml, &shared)),
+            content: Content::Sheet {
+                xml,
+                shared: std::sync::Arc::clone(&shared),
+            },
         });
     }
 }
 
 /// The rows of one worksheet, shared strings and numbers as they are shown.
+#[cfg(test)]
 fn sheet_rows(xml: &[u8], shared: &[String]) -> Vec<Vec<String>> {
-    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut rows = Vec::new();
+    for_each_sheet_row(xml, shared, &mut |row| rows.push(row.to_vec()));
+    rows
+}
+
+/// Hands each row of a worksheet to `row`, in order, shared strings and numbers
+/// as they are shown; a row without cells is handed over empty. One row's cells
+/// are kept and reused: a sheet holds thousands of small cells.
+pub fn for_each_sheet_row(xml: &[u8], shared: &[String], row: &mut dyn FnMut(&[String])) {
+    let mut cells = RowCells::default();
+    let mut open = false;
     // The cell being read: its column, whether it refers to a shared string,
     // and whether its value or inline text is open.
     let (mut column, mut is_shared, mut in_value) = (0usize, false, false);
     let mut value = String::new();
     for token in tokens(xml) {
         match token {
-            Token::Start { name: b"row", .. } => rows.push(Vec::new()),
+            Token::Start { name: b"row", .. } => {
+                if open {
+                    row(cells.as_slice());
+                }
+                cells.clear();
+                open = true;
+            }
             Token::Start {
                 name: b"c",
                 attrs,
@@ -530,29 +557,54 @@ fn sheet_rows(xml: &[u8], shared: &[String]) -> Vec<Vec<String>> {
                 ..
             } => in_value = true,
             Token::End { name: b"v" | b"t" } => in_value = false,
-            Token::Text(raw) if in_value => {
-                let Some(row) = rows.last_mut() else {
-                    continue;
-                };
+            Token::Text(raw) if in_value && open => {
                 value.clear();
                 if !unescape_into(raw, &mut value) {
                     continue;
                 }
-                put_cell(row, column, &value, is_shared, shared);
+                put_cell(cells.cell(column), &value, is_shared, shared);
             }
             _ => {}
         }
     }
-    rows
+    if open {
+        row(cells.as_slice());
+    }
 }
 
-/// Appends a cell's value to its column of `row` as a spreadsheet shows it: a
-/// shared string by its index, a whole number in scientific notation by its digits.
-fn put_cell(row: &mut Vec<String>, column: usize, value: &str, is_shared: bool, shared: &[String]) {
-    if row.len() <= column {
-        row.resize(column + 1, String::new());
+/// One row's cells, kept from row to row with their buffers.
+#[derive(Default)]
+struct RowCells {
+    cells: Vec<String>,
+    /// How many of `cells` belong to the current row.
+    len: usize,
+}
+
+impl RowCells {
+    fn clear(&mut self) {
+        self.len = 0;
     }
-    let cell = &mut row[column];
+
+    /// The cell at `column`, the row widened with empty cells up to it.
+    fn cell(&mut self, column: usize) -> &mut String {
+        while self.len <= column {
+            match self.cells.get_mut(self.len) {
+                Some(cell) => cell.clear(),
+                None => self.cells.push(String::new()),
+            }
+            self.len += 1;
+        }
+        &mut self.cells[column]
+    }
+
+    fn as_slice(&self) -> &[String] {
+        &self.cells[..self.len]
+    }
+}
+
+/// Appends a cell's value to `cell` as a spreadsheet shows it: a shared string
+/// by its index, a whole number in scientific notation by its digits.
+fn put_cell(cell: &mut String, value: &str, is_shared: bool, shared: &[String]) {
     if is_shared {
         if let Some(text) = value
             .trim()
@@ -918,6 +970,25 @@ mod tests {
     }
 
     #[test]
+    fn a_sheet_row_keeps_nothing_of_the_row_before() {
+        let sheet = br#"<worksheet><sheetData>
+            <row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c><c r="B1"><v>1</v></c><c r="D1"><v>4</v></c></row>
+            <row r="2"><c r="C2"><v>3</v></c></row>
+            <row r="3"/>
+            <row r="4"><c r="B4"><v>2</v></c><c r="B4"><v>2</v></c></row>
+        </sheetData></worksheet>"#;
+        assert_eq!(
+            sheet_rows(sheet, &[]),
+            [
+                vec!["a", "1", "", "4"],
+                vec!["", "", "3"],
+                vec![],
+                vec!["", "22"],
+            ]
+        );
+    }
+
+    #[test]
     fn nested_archives_and_gzip() {
         let inner = zip_of(&[("hr/staff.csv", b"Name,SSN\nJane Doe,123-45-6788\n")]);
         let outer = zip_of(&[
@@ -1184,7 +1255,10 @@ mod quick_xml_reference {
                     let Ok(raw) = t.unescape() else {
                         continue;
                     };
-                    put_cell(row, column, &raw, is_shared, shared);
+                    if row.len() <= column {
+                        row.resize(column + 1, String::new());
+                    }
+                    put_cell(&mut row[column], &raw, is_shared, shared);
                 }
                 Ok(Event::Eof) | Err(_) => break,
                 _ => {}

@@ -7,7 +7,9 @@ use serde::Serialize;
 
 use crate::extract::Content;
 use crate::fingerprint::{ValueFingerprint, ValueKey};
-use crate::scan::{scan_delimited, scan_record, scan_rows, scan_text, Findings};
+use crate::scan::{
+    scan_delimited, scan_record, scan_rows, scan_streamed_rows, scan_text, Findings,
+};
 
 /// Bytes sniffed for NUL to call a file binary.
 const SNIFF: usize = 8192;
@@ -352,6 +354,9 @@ fn read_parts(mut report: FileReport, bytes: &[u8]) -> FileReport {
             Content::Rows(rows) => {
                 scan_rows(rows.into_iter().enumerate().map(|(i, r)| (i as u64 + 1, r)))
             }
+            Content::Sheet { xml, shared } => scan_streamed_rows(|row| {
+                crate::extract::for_each_sheet_row(&xml, &shared, row);
+            }),
         };
         // Parts named like the file itself are the file.
         let inner = if part.name == name {

@@ -275,6 +275,18 @@ pub fn scan_rows(rows: impl IntoIterator<Item = (u64, Vec<String>)>) -> Findings
     scanner.finish()
 }
 
+/// [`scan_rows`] of rows handed over one at a time by `read` (numbered from 1),
+/// as a worksheet is read.
+pub fn scan_streamed_rows(read: impl FnOnce(&mut dyn FnMut(&[String]))) -> Findings {
+    let mut scanner = RowScanner::default();
+    let mut line = 0;
+    read(&mut |row| {
+        line += 1;
+        scanner.row(line, row.iter().map(String::as_str));
+    });
+    scanner.finish()
+}
+
 /// Table rows judged one at a time, as records.
 #[derive(Default)]
 struct RowScanner {
