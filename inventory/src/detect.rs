@@ -89,6 +89,8 @@ enum Shape {
 }
 
 impl Shape {
+    const COUNT: usize = Shape::AccountDigits as usize + 1;
+
     /// Whether a number of this shape may need a context word to count.
     fn asks_context(self) -> bool {
         matches!(
@@ -111,13 +113,32 @@ struct Candidate {
 /// is by shape, then by position.
 #[cfg(test)]
 fn candidates(text: &[u8]) -> Vec<Candidate> {
-    let mut found = Vec::new();
+    let mut found = ByShape::default();
     candidates_into(text, &mut found, &mut Vec::new());
-    found
+    found.iter().copied().collect()
+}
+
+/// Candidates kept apart by shape, each shape's in text order: taken shape by
+/// shape, they are in (shape, start, end) order without a sort.
+#[derive(Default)]
+struct ByShape([Vec<Candidate>; Shape::COUNT]);
+
+impl ByShape {
+    fn clear(&mut self) {
+        self.0.iter_mut().for_each(Vec::clear);
+    }
+
+    fn push(&mut self, candidate: Candidate) {
+        self.0[candidate.shape as usize].push(candidate);
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Candidate> {
+        self.0.iter().flatten()
+    }
 }
 
 /// [`candidates`] into buffers the caller reuses.
-fn candidates_into(text: &[u8], found: &mut Vec<Candidate>, groups: &mut Groups) {
+fn candidates_into(text: &[u8], found: &mut ByShape, groups: &mut Groups) {
     found.clear();
     let mut at = 0;
     while let Some(offset) = first_digit(&text[at..]) {
@@ -134,9 +155,6 @@ fn candidates_into(text: &[u8], found: &mut Vec<Candidate>, groups: &mut Groups)
         chain_candidates(text, groups, found);
         at = groups.last().expect("a chain has a group").1;
     }
-    // Chains come in text order, and each yields its candidates of one shape in
-    // text order, so a stable sort by shape alone gives (shape, start, end) order.
-    found.sort_by_key(|c| c.shape);
 }
 
 /// The offset of the first ASCII digit.
@@ -152,7 +170,7 @@ fn digit_run(bytes: &[u8]) -> usize {
 }
 
 /// The candidates of one chain of digit groups.
-fn chain_candidates(text: &[u8], groups: &[(usize, usize)], found: &mut Vec<Candidate>) {
+fn chain_candidates(text: &[u8], groups: &[(usize, usize)], found: &mut ByShape) {
     let mut push = |shape, start, end| found.push(Candidate { shape, start, end });
     let (chain_start, chain_end) = (groups[0].0, groups[groups.len() - 1].1);
     let digits: usize = groups.iter().map(|(s, e)| e - s).sum();
@@ -238,8 +256,8 @@ impl<'t> Context<'t> {
     /// digit or can end inside such a word. It starts after the last byte before
     /// the first window that no context word can hold (a digit, a comma, a
     /// colon...), so a word found from there is a word of the whole text.
-    fn new(text: &'t [u8], candidates: &[Candidate]) -> Context<'t> {
-        let asking = candidates.iter().filter(|c| c.shape.asks_context());
+    fn new<'c>(text: &'t [u8], candidates: impl IntoIterator<Item = &'c Candidate>) -> Context<'t> {
+        let asking = candidates.into_iter().filter(|c| c.shape.asks_context());
         let (first, last) = asking.fold((usize::MAX, 0), |(first, last), c| {
             (first.min(c.start), last.max(c.start))
         });
@@ -331,16 +349,16 @@ type Groups = Vec<(usize, usize)>;
 thread_local! {
     /// The candidates and digit groups of the record being scanned, reused:
     /// a scan looks at tens of thousands of small records.
-    static CANDIDATES: std::cell::RefCell<(Vec<Candidate>, Groups)> =
-        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+    static CANDIDATES: std::cell::RefCell<(ByShape, Groups)> =
+        std::cell::RefCell::new((ByShape::default(), Vec::new()));
 }
 
 /// The candidates that are elements, in text order.
-fn validate(text: &[u8], hint: ColumnHint, candidates: &[Candidate]) -> Vec<Hit> {
+fn validate(text: &[u8], hint: ColumnHint, candidates: &ByShape) -> Vec<Hit> {
     let mut hits: Vec<Hit> = Vec::new();
-    let context = Context::new(text, candidates);
+    let context = Context::new(text, candidates.iter());
     let has_context = |kind, start, hinted| hint == hinted || context.before(kind, start);
-    for &Candidate { shape, start, end } in candidates {
+    for &Candidate { shape, start, end } in candidates.iter() {
         if shape != Shape::Card && hits.iter().any(|h| start < h.end && h.start < end) {
             continue;
         }
