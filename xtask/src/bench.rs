@@ -624,30 +624,51 @@ fn inventory(wisp: &Path) -> anyhow::Result<()> {
         return Ok(());
     };
     let corpus_arg = corpus.display().to_string();
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-    for _ in 0..5 {
-        ours.push(timed(
+    let run_wisp = || {
+        timed(
             Command::new(wisp)
                 .args(["inventory", "--no-catalog", "--format", "csv", &corpus_arg])
                 .stderr(Stdio::null()),
-        )?);
+        )
+    };
+    let run_rg = || -> anyhow::Result<Duration> {
         // rg exits 1 when a file has no match; time it whatever its status.
         let start = Instant::now();
         Command::new(&rg)
             .args(["-c", "--no-messages", r"\d{3}-\d{2}-\d{4}", &corpus_arg])
             .stdout(Stdio::null())
             .status()?;
-        theirs.push(start.elapsed());
+        Ok(start.elapsed())
+    };
+    // Rounds side by side, in turn first, so that a machine's changing load
+    // weighs on both; the ratio is the median of the rounds' ratios.
+    let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..INVENTORY_ROUNDS {
+        let (wisp_time, rg_time) = if round % 2 == 0 {
+            (run_wisp()?, run_rg()?)
+        } else {
+            let rg_time = run_rg()?;
+            (run_wisp()?, rg_time)
+        };
+        ours.push(wisp_time);
+        theirs.push(rg_time);
+        ratios.push(wisp_time.as_secs_f64() / rg_time.as_secs_f64());
     }
+    ratios.sort_by(f64::total_cmp);
     let (ours, theirs) = (median(ours), median(theirs));
     println!(
-        "inventory speed: wisp inventory {:.3} s, rg -c SSN-pattern {:.3} s over the same {FILES} files (median of 5); wisp takes {:.2}x ripgrep's time",
+        "inventory speed: wisp inventory {:.3} s, rg -c SSN-pattern {:.3} s over the same {FILES} files \
+         (medians of {INVENTORY_ROUNDS} alternating rounds); wisp takes {:.2}x ripgrep's time \
+         (median of the rounds' ratios)",
         ours.as_secs_f64(),
         theirs.as_secs_f64(),
-        ours.as_secs_f64() / theirs.as_secs_f64()
+        ratios[ratios.len() / 2]
     );
     presidio(wisp, &corpus)
 }
+
+/// Rounds of the inventory-against-ripgrep timing: each takes a tenth of a second.
+const INVENTORY_ROUNDS: usize = 21;
 
 /// Presidio (pip `presidio-analyzer` with spaCy's small English model) over the
 /// corpus's plain-text files, the ones it can read, against wisp over the same.
