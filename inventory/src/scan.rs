@@ -142,7 +142,7 @@ pub fn scan_text(text: &str) -> Findings {
     let mut line_start = 0;
     for (index, line) in text.split('\n').enumerate() {
         let line_end = line_start + line.len();
-        if line.trim().is_empty() {
+        if blank(line) {
             flush(&mut open);
         } else {
             let lines = open.get_or_insert(Lines {
@@ -161,6 +161,15 @@ pub fn scan_text(text: &str) -> Findings {
     }
     flush(&mut open);
     findings
+}
+
+/// A line of white space only, which ends a record. Most lines start with a
+/// visible ASCII character, which settles it.
+fn blank(line: &str) -> bool {
+    match line.as_bytes().first() {
+        Some(b) if b.is_ascii_graphic() => false,
+        _ => line.trim().is_empty(),
+    }
 }
 
 /// Scans text that is one record whatever its length: an e-mail message, whose
