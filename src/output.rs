@@ -218,17 +218,21 @@ mod tests {
         assert_eq!(paths, expected);
     }
 
-    #[test]
-    fn path_order_agrees_with_path_on_long_shared_prefixes() {
-        // Normalized paths (no empty components) over a small alphabet around
-        // '/', so that shared prefixes are long and differences fall everywhere.
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move |n: u64| {
+    /// A deterministic xorshift64 generator of numbers below a bound.
+    fn below(mut state: u64) -> impl FnMut(u64) -> u64 {
+        move |n| {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
             state % n
-        };
+        }
+    }
+
+    #[test]
+    fn path_order_agrees_with_path_on_long_shared_prefixes() {
+        // Normalized paths (no empty components) over a small alphabet around
+        // '/', so that shared prefixes are long and differences fall everywhere.
+        let mut next = below(0x9e37_79b9_7f4a_7c15);
         let mut paths: Vec<std::path::PathBuf> = (0..3000)
             .map(|_| {
                 let components: Vec<String> = (0..1 + next(4))
@@ -258,13 +262,7 @@ mod tests {
 
     #[test]
     fn keys_are_ordered_as_their_bytes() {
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % n
-        };
+        let mut next = below(0x2545_f491_4f6c_dd1d);
         for round in 0..300 {
             // Shared prefixes of every length, keys that begin others, NULs
             // (separators) and duplicates.
