@@ -57,6 +57,15 @@ pub fn find(text: &[u8], span: Range<usize>, found: &mut Vec<(ContextKind, usize
     }
 }
 
+/// Whether byte `b` can be part of a context word: letters, white space
+/// (ASCII, or a byte of a multi-byte character, which may be Unicode white space),
+/// and the punctuation the words use. A search may start after any other byte.
+pub fn may_be_in_word(b: u8) -> bool {
+    !b.is_ascii()
+        || b.is_ascii_alphabetic()
+        || matches!(b, b'\t'..=b'\r' | b' ' | b'\'' | b'.' | b'#' | b'/')
+}
+
 /// Byte classes for the scan: a word byte for `\b` (ASCII letters, digits, the
 /// underscore), and a letter some context word starts with.
 const WORD: u8 = 1;
@@ -122,13 +131,13 @@ impl Words<'_> {
                 .or_else(|| self.word(at, b"transit").map(kind_of(ROUTING))),
             b'd' => self
                 .drivers_license(at)
-                .or_else(|| self.number_word(at, b"dl", false))
+                .or_else(|| self.number_word(at, b"dl"))
                 .or_else(|| self.word(at, b"dl"))
                 .map(kind_of(LICENSE))
                 .or_else(|| self.words(at, b"deposit", b"account").map(kind_of(ACCOUNT))),
             b'l' => self
                 .licence_number(at)
-                .or_else(|| self.number_word(at, b"lic", false))
+                .or_else(|| self.number_word(at, b"lic"))
                 .map(kind_of(LICENSE)),
             b'i' => self
                 .words(at, b"identification", b"card")
@@ -185,22 +194,23 @@ impl Words<'_> {
     /// licen[cs]e\s*(no\.?|number|#)
     fn licence_number(&self, at: usize) -> Option<usize> {
         let end = self.licence(at)?;
-        self.number_word_after(end, true)
+        let end = self.white_space(end, 0)?;
+        // "number" cannot stand where "no" or "#" does: their order is free.
+        self.no_or_hash(end).or_else(|| self.word(end, b"number"))
     }
 
-    /// `word`\s*(no\.?|#), or with `number` among the choices.
-    fn number_word(&self, at: usize, word: &[u8], number: bool) -> Option<usize> {
+    /// `word`\s*(no\.?|#)
+    fn number_word(&self, at: usize, word: &[u8]) -> Option<usize> {
         let end = self.literal(at, word)?;
-        self.number_word_after(end, number)
+        let end = self.white_space(end, 0)?;
+        self.no_or_hash(end)
     }
 
-    /// \s*(no\.?|number|#) from `at`, "number" only when asked for.
-    fn number_word_after(&self, at: usize, number: bool) -> Option<usize> {
-        let end = self.white_space(at, 0)?;
-        self.literal(end, b"no")
+    /// no\.?|#, standing alone.
+    fn no_or_hash(&self, at: usize) -> Option<usize> {
+        self.literal(at, b"no")
             .and_then(|no| self.dot_or_not(no))
-            .or_else(|| number.then(|| self.word(end, b"number")).flatten())
-            .or_else(|| self.word(end, b"#"))
+            .or_else(|| self.word(at, b"#"))
     }
 
     /// bank\s+acc(oun)?t

@@ -7,9 +7,9 @@
 use std::sync::LazyLock;
 
 use regex::bytes::Regex;
-
-use crate::context_words::ContextKind;
 use serde::Serialize;
+
+use crate::context_words::{self, ContextKind};
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
@@ -267,7 +267,7 @@ impl<'t> Context<'t> {
             let window = first.saturating_sub(CONTEXT_BYTES);
             let from = text[..window]
                 .iter()
-                .rposition(|&b| !may_be_in_context_word(b))
+                .rposition(|&b| !context_words::may_be_in_word(b))
                 .map_or(0, |i| i + 1);
             from..last
         };
@@ -295,7 +295,7 @@ impl<'t> Context<'t> {
     fn before(&self, kind: ContextKind, start: usize) -> bool {
         let words = self.found.get_or_init(|| {
             let mut words = Vec::new();
-            crate::context_words::find(self.text, self.span.clone(), &mut words);
+            context_words::find(self.text, self.span.clone(), &mut words);
             words
         });
         let from = start.saturating_sub(CONTEXT_BYTES);
@@ -319,18 +319,6 @@ impl<'t> Context<'t> {
         !gap.iter()
             .any(|b| matches!(b, b'.' | b'!' | b'?' | b';' | b'\n'))
     }
-}
-
-/// Whether byte `b` can be part of a context word: letters, white space
-/// (ASCII, or a byte of a multi-byte character, which may be Unicode white space
-/// or a letter that folds to an ASCII one), and the punctuation the words use.
-fn may_be_in_context_word(b: u8) -> bool {
-    !b.is_ascii()
-        || b.is_ascii_alphabetic()
-        || matches!(
-            b,
-            b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b'\'' | b'.' | b'#' | b'/'
-        )
 }
 
 /// Finds every element in `text`. `hint` widens what counts in a column known to
