@@ -90,7 +90,19 @@ impl Findings {
         }
     }
 
-    fn record(&mut self, text: &str, first_line: u64, hint: ColumnHint, names: u64) -> (u64, u64) {
+    /// A record of running text: its names and elements, and PI when it holds both.
+    fn text_record(&mut self, text: &str, first_line: u64) {
+        let names = count_names(text) as u64;
+        let elements = self.record(text, first_line, ColumnHint::None);
+        self.counts.names += names;
+        if elements > 0 && names > 0 {
+            self.pi_records += 1;
+        }
+    }
+
+    /// Counts the elements of `text` and keeps their samples and values; how
+    /// many there were.
+    fn record(&mut self, text: &str, first_line: u64, hint: ColumnHint) -> u64 {
         let hits = detect(text.as_bytes(), hint);
         let found = hits.len() as u64;
         for hit in hits {
@@ -111,7 +123,7 @@ impl Findings {
             }
             self.values.push((hit.element, hit.value));
         }
-        (found, names)
+        found
     }
 }
 
@@ -128,14 +140,7 @@ pub fn scan_text(text: &str) -> Findings {
     let mut findings = Findings::default();
     let mut flush = |open: &mut Option<Lines>| {
         if let Some(lines) = open.take() {
-            let record = &text[lines.start..lines.end];
-            let names = count_names(record) as u64;
-            let (elements, names) =
-                findings.record(record, lines.first_line, ColumnHint::None, names);
-            findings.counts.names += names;
-            if elements > 0 && names > 0 {
-                findings.pi_records += 1;
-            }
+            findings.text_record(&text[lines.start..lines.end], lines.first_line);
         }
     };
     let mut open: Option<Lines> = None;
@@ -176,12 +181,7 @@ fn blank(line: &str) -> bool {
 /// sender's name and a number anywhere in the body belong together.
 pub fn scan_record(text: &str) -> Findings {
     let mut findings = Findings::default();
-    let names = count_names(text) as u64;
-    let (elements, names) = findings.record(text, 1, ColumnHint::None, names);
-    findings.counts.names += names;
-    if elements > 0 && names > 0 {
-        findings.pi_records += 1;
-    }
+    findings.text_record(text, 1);
     findings
 }
 
@@ -349,7 +349,7 @@ impl RowScanner {
                 continue;
             }
             if hint != ColumnHint::None {
-                elements += findings.record(cell, line, hint, 0).0;
+                elements += findings.record(cell, line, hint);
             } else {
                 if free_cells > 0 {
                     rest.push_str(" | ");
@@ -359,7 +359,7 @@ impl RowScanner {
             }
         }
         let row_names = count_names(rest) as u64;
-        elements += findings.record(rest, line, ColumnHint::None, 0).0;
+        elements += findings.record(rest, line, ColumnHint::None);
         // Name columns split over "First" and "Last" are one person.
         let first_last = self.name_columns.iter().filter(|n| **n).count() >= 2;
         let people = if first_last { names.min(1) } else { names } + row_names;
@@ -500,13 +500,7 @@ mod tests {
             if end > start {
                 let last = lines[end - 1];
                 let record = &text[offset(lines[start])..offset(last) + last.len()];
-                let names = count_names(record) as u64;
-                let (elements, names) =
-                    findings.record(record, start as u64 + 1, ColumnHint::None, names);
-                findings.counts.names += names;
-                if elements > 0 && names > 0 {
-                    findings.pi_records += 1;
-                }
+                findings.text_record(record, start as u64 + 1);
                 start = end;
             } else {
                 start += 1;
