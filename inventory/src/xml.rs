@@ -12,11 +12,13 @@ use memchr::memmem;
 /// The first `needle` in `hay`. Markup is dense: most searches end within a few
 /// bytes, where a plain loop beats setting up memchr's vector search.
 #[inline]
-fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
+pub fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
     const SHORT: usize = 32;
     let head = hay.len().min(SHORT);
     match hay[..head].iter().position(|&b| b == needle) {
         Some(i) => Some(i),
+        // Most cell values and attribute values end here, unsearched further.
+        None if head == hay.len() => None,
         None => memchr::memchr(needle, &hay[head..]).map(|i| i + head),
     }
 }
@@ -53,7 +55,7 @@ fn is_space(byte: u8) -> bool {
 
 /// Where the `>` that closes a tag starting at `from` is, skipping quoted
 /// attribute values (which may hold a `>`).
-fn tag_end(xml: &[u8], from: usize) -> Option<usize> {
+pub fn tag_end(xml: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     while i < xml.len() {
         match xml[i] {
@@ -83,60 +85,75 @@ impl<'a> Iterator for Tokens<'a> {
             }
             let rest = &xml[pos..];
             // An unterminated construct ends the part, as the end of input would.
-            // The byte after `<` tells the kind: one test for the common tags.
             match rest.get(1) {
                 Some(b'/') => {
-                    let close = pos + memchr(b'>', rest)?;
-                    self.pos = close + 1;
-                    let name = xml[pos + 2..close].trim_ascii_end();
+                    let (len, name) = end_tag(rest)?;
+                    self.pos = pos + len;
                     return Some(Token::End { name });
                 }
-                Some(b'!') if rest.starts_with(b"<!--") => {
-                    self.pos = pos + 4 + memmem::find(&rest[4..], b"-->")? + 3;
-                    continue;
-                }
-                Some(b'!') if rest.starts_with(b"<![CDATA[") => {
-                    let len = memmem::find(&rest[9..], b"]]>")?;
-                    self.pos = pos + 9 + len + 3;
-                    return Some(Token::CData(&rest[9..9 + len]));
-                }
-                Some(b'?') => {
-                    self.pos = pos + 2 + memmem::find(&rest[2..], b"?>")? + 2;
-                    continue;
-                }
-                Some(b'!') => {
-                    // A declaration; an internal DTD subset holds `>`s inside brackets.
-                    let first_close = memchr(b'>', rest)?;
-                    let end = match memchr(b'[', &rest[..first_close]) {
-                        Some(open) => {
-                            let bracket = open + memchr(b']', &rest[open..])?;
-                            bracket + memchr(b'>', &rest[bracket..])?
-                        }
-                        None => first_close,
-                    };
-                    self.pos = pos + end + 1;
-                    continue;
+                Some(b'!' | b'?') => {
+                    let (len, cdata) = special(rest)?;
+                    self.pos = pos + len;
+                    match cdata {
+                        Some(cdata) => return Some(Token::CData(cdata)),
+                        None => continue,
+                    }
                 }
                 _ => {}
             }
             let close = tag_end(xml, pos + 1)?;
             self.pos = close + 1;
-            let inner = &xml[pos + 1..close];
-            let (inner, empty) = match inner.strip_suffix(b"/") {
-                Some(inner) => (inner, true),
-                None => (inner, false),
-            };
-            let name_len = inner
-                .iter()
-                .position(|&b| is_space(b))
-                .unwrap_or(inner.len());
-            return Some(Token::Start {
-                name: &inner[..name_len],
-                attrs: &inner[name_len..],
-                empty,
-            });
+            let (name, attrs, empty) = start_tag(&xml[pos + 1..close]);
+            return Some(Token::Start { name, attrs, empty });
         }
     }
+}
+
+/// The end tag at the start of `rest` (`</name>`): how many bytes it takes, and
+/// its name.
+pub fn end_tag(rest: &[u8]) -> Option<(usize, &[u8])> {
+    let close = memchr(b'>', rest)?;
+    Some((close + 1, rest[2..close].trim_ascii_end()))
+}
+
+/// What `<!` or `<?` at the start of `rest` opens: how many bytes the comment,
+/// CDATA section, processing instruction or declaration takes, and the inside
+/// of a CDATA section.
+pub fn special(rest: &[u8]) -> Option<(usize, Option<&[u8]>)> {
+    if rest.starts_with(b"<!--") {
+        return Some((4 + memmem::find(&rest[4..], b"-->")? + 3, None));
+    }
+    if rest.starts_with(b"<![CDATA[") {
+        let len = memmem::find(&rest[9..], b"]]>")?;
+        return Some((9 + len + 3, Some(&rest[9..9 + len])));
+    }
+    if rest.starts_with(b"<?") {
+        return Some((2 + memmem::find(&rest[2..], b"?>")? + 2, None));
+    }
+    // A declaration; an internal DTD subset holds `>`s inside brackets.
+    let first_close = memchr(b'>', rest)?;
+    let end = match memchr(b'[', &rest[..first_close]) {
+        Some(open) => {
+            let bracket = open + memchr(b']', &rest[open..])?;
+            bracket + memchr(b'>', &rest[bracket..])?
+        }
+        None => first_close,
+    };
+    Some((end + 1, None))
+}
+
+/// A start tag's inside (between `<` and `>`) as its name, its raw attributes,
+/// and whether it is empty (`<name/>`).
+pub fn start_tag(inner: &[u8]) -> (&[u8], &[u8], bool) {
+    let (inner, empty) = match inner.strip_suffix(b"/") {
+        Some(inner) => (inner, true),
+        None => (inner, false),
+    };
+    let name_len = inner
+        .iter()
+        .position(|&b| is_space(b))
+        .unwrap_or(inner.len());
+    (&inner[..name_len], &inner[name_len..], empty)
 }
 
 /// The raw value of attribute `key` in a tag's attributes.
@@ -148,42 +165,48 @@ pub fn attribute<'a>(attrs: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
 
 /// A tag's attributes as (name, raw value), in order, up to the first that is
 /// malformed (no `=`, or an unquoted or unterminated value).
-pub fn attributes(attrs: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
-    let skip_space = |mut i: usize| {
-        while i < attrs.len() && is_space(attrs[i]) {
-            i += 1;
-        }
-        i
-    };
-    let mut i = skip_space(0);
-    std::iter::from_fn(move || {
-        if i >= attrs.len() {
-            return None;
-        }
+pub fn attributes(attrs: &[u8]) -> Attributes<'_> {
+    Attributes { attrs, at: 0 }
+}
+
+/// The iterator of [`attributes`]: a type of its own, so that its `next` is
+/// inlined where a spreadsheet cell's two attributes are read.
+pub struct Attributes<'a> {
+    attrs: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Iterator for Attributes<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    #[inline]
+    fn next(&mut self) -> Option<(&'a [u8], &'a [u8])> {
+        let attrs = self.attrs;
+        let skip_space = |mut i: usize| {
+            while i < attrs.len() && is_space(attrs[i]) {
+                i += 1;
+            }
+            i
+        };
+        let mut i = skip_space(self.at);
+        // Malformed: nothing more is read.
+        self.at = attrs.len();
         let name_start = i;
         while i < attrs.len() && attrs[i] != b'=' && !is_space(attrs[i]) {
             i += 1;
         }
         let name = &attrs[name_start..i];
         i = skip_space(i);
-        if attrs.get(i) != Some(&b'=') {
-            i = attrs.len();
+        if i >= attrs.len() || attrs[i] != b'=' {
             return None;
         }
         i = skip_space(i + 1);
-        let Some(&quote) = attrs.get(i).filter(|&&q| q == b'"' || q == b'\'') else {
-            i = attrs.len();
-            return None;
-        };
+        let quote = *attrs.get(i).filter(|&&q| q == b'"' || q == b'\'')?;
         let value_start = i + 1;
-        let Some(len) = memchr(quote, &attrs[value_start..]) else {
-            i = attrs.len();
-            return None;
-        };
-        let value_end = value_start + len;
-        i = skip_space(value_end + 1);
+        let value_end = value_start + memchr(quote, &attrs[value_start..])?;
+        self.at = value_end + 1;
         Some((name, &attrs[value_start..value_end]))
-    })
+    }
 }
 
 /// Appends `raw` with its entity and character references resolved. False, with
@@ -229,12 +252,24 @@ pub fn unescape_into(raw: &[u8], out: &mut String) -> bool {
 }
 
 fn push_utf8(bytes: &[u8], out: &mut String) -> bool {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => {
+    match as_text(bytes) {
+        Some(text) => {
             out.push_str(text);
             true
         }
-        Err(_) => false,
+        None => false,
+    }
+}
+
+/// `bytes` as text, if they are UTF-8. Nearly all of markup's text is ASCII,
+/// told by a word-wide test far more cheaply than UTF-8 is validated in the
+/// short runs between tags.
+fn as_text(bytes: &[u8]) -> Option<&str> {
+    if bytes.is_ascii() {
+        // SAFETY: ASCII is valid UTF-8.
+        Some(unsafe { std::str::from_utf8_unchecked(bytes) })
+    } else {
+        std::str::from_utf8(bytes).ok()
     }
 }
 
