@@ -120,21 +120,29 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
     inventory::scan_tree(
         &config.options,
         catalog.as_ref(),
-        &|report| {
+        &|mut report| {
             // Rendered here, on the walk's threads: the one thread that sorts
             // and prints at the end is what the whole run waits for.
-            let row = if csv { csv_row(&report) } else { Vec::new() };
+            let row = if csv {
+                let row = csv_row(&report);
+                // A row shows counts only: the samples are let go here, where
+                // their memory is taken again by the next file's scan.
+                report.findings.samples = Vec::new();
+                row
+            } else {
+                Vec::new()
+            };
             let key = output::path_sort_key(&report.path);
-            scanned
-                .lock()
-                .expect("not poisoned")
-                .push((report, row, key));
+            // Boxed here, so that the list (grown under the lock) holds and
+            // copies pointers, not whole reports.
+            let listed = Box::new((report, row, key));
+            scanned.lock().expect("not poisoned").push(listed);
         },
         &|problem| problems.lock().expect("not poisoned").push(problem),
     )?;
     let scanned = scanned.into_inner().expect("not poisoned");
     // Sorted by reference: moving the reports themselves costs more than comparing.
-    let keys: Vec<&[u8]> = scanned.iter().map(|(_, _, key)| key.as_slice()).collect();
+    let keys: Vec<&[u8]> = scanned.iter().map(|listed| listed.2.as_slice()).collect();
     let order = output::order_of_keys(&keys);
     let reports: Vec<&FileReport> = order.iter().map(|&i| &scanned[i].0).collect();
     let csv_rows: Vec<&[u8]> = order.iter().map(|&i| scanned[i].1.as_slice()).collect();
