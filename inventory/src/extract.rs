@@ -790,15 +790,34 @@ fn looks_like_mail(bytes: &[u8]) -> bool {
         b"mime-version:",
     ];
     let head = &bytes[..bytes.len().min(2048)];
-    let headers = head
-        .split(|&b| b == b'\n')
-        .take(30)
-        .filter(|line| {
-            HEADERS
+    // Every file not named as mail is asked this, so lines are cut by memchr
+    // and only a line starting with a header's letter is compared.
+    let mut headers = 0;
+    let mut rest = Some(head);
+    for _ in 0..30 {
+        let Some(text) = rest else { break };
+        let line = match memchr::memchr(b'\n', text) {
+            Some(end) => {
+                rest = Some(&text[end + 1..]);
+                &text[..end]
+            }
+            None => {
+                rest = None;
+                text
+            }
+        };
+        let may_be_header = matches!(
+            line.first().map(u8::to_ascii_lowercase),
+            Some(b'f' | b't' | b's' | b'd' | b'r' | b'm')
+        );
+        if may_be_header
+            && HEADERS
                 .iter()
                 .any(|h| line.len() >= h.len() && line[..h.len()].eq_ignore_ascii_case(h))
-        })
-        .count();
+        {
+            headers += 1;
+        }
+    }
     headers >= 3
 }
 
@@ -1104,6 +1123,62 @@ mod tests {
             );
         }
         assert!(rows_seen > 10_000, "{rows_seen}");
+    }
+
+    /// `looks_like_mail` as first written: the specification.
+    fn looks_like_mail_reference(bytes: &[u8]) -> bool {
+        const HEADERS: [&[u8]; 7] = [
+            b"from:",
+            b"to:",
+            b"subject:",
+            b"date:",
+            b"received:",
+            b"message-id:",
+            b"mime-version:",
+        ];
+        let head = &bytes[..bytes.len().min(2048)];
+        let headers = head
+            .split(|&b| b == b'\n')
+            .take(30)
+            .filter(|line| {
+                HEADERS
+                    .iter()
+                    .any(|h| line.len() >= h.len() && line[..h.len()].eq_ignore_ascii_case(h))
+            })
+            .count();
+        headers >= 3
+    }
+
+    #[test]
+    fn mail_is_told_as_first_specified() {
+        const LINES: [&str; 12] = [
+            "From: Jane Doe <jane@example.com>",
+            "TO: john@example.com",
+            "subject: payroll",
+            "Date: Tue, 1 Dec 2026 10:00:00 +0000",
+            "Received: from mx",
+            "Message-ID: <1@x>",
+            "MIME-Version: 1.0",
+            "X-Mailer: x",
+            "",
+            "Dear John,",
+            "from",
+            "To",
+        ];
+        let mut rng = crate::test_rng::Rng(0x2545_f491_4f6c_dd1d);
+        let mut mail = 0;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            for _ in 0..rng.below(40) {
+                text.push_str(LINES[rng.below(LINES.len() as u64) as usize]);
+                text.push(if rng.below(8) == 0 { '\r' } else { '\n' });
+            }
+            let bytes = text.as_bytes();
+            let expected = looks_like_mail_reference(bytes);
+            mail += usize::from(expected);
+            assert_eq!(looks_like_mail(bytes), expected, "{text:?}");
+        }
+        assert!(mail > 2_000 && mail < 18_000, "{mail}");
     }
 
     #[test]

@@ -125,7 +125,7 @@ pub fn decode(bytes: &[u8]) -> Option<String> {
     if let Some(rest) = bytes.strip_prefix(&[0xfe, 0xff]) {
         return Some(utf16(rest, false));
     }
-    if bytes[..bytes.len().min(SNIFF)].contains(&0) {
+    if memchr::memchr(0, &bytes[..bytes.len().min(SNIFF)]).is_some() {
         return None;
     }
     match std::str::from_utf8(bytes) {
