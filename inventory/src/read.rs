@@ -139,10 +139,6 @@ pub fn decode(bytes: &[u8]) -> Option<String> {
 /// a block (paragraph, row, list item, heading, line break) kept as a line break,
 /// so a form's lines stay lines and records are judged over nearby lines.
 pub fn markup_text(markup: &str) -> String {
-    const BLOCKS: [&str; 14] = [
-        "p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "section",
-        "article",
-    ];
     let mut out = String::with_capacity(markup.len());
     let mut rest = markup;
     while let Some(open) = memchr::memchr(b'<', rest.as_bytes()) {
@@ -152,17 +148,34 @@ pub fn markup_text(markup: &str) -> String {
         let Some(close) = memchr::memchr(b'>', tag.as_bytes()) else {
             return out;
         };
-        let name = tag[..close]
-            .trim_start_matches('/')
-            .split([' ', '/', '\t', '\n'])
-            .next()
-            .unwrap_or("");
-        let block = BLOCKS.iter().any(|b| b.eq_ignore_ascii_case(name));
-        out.push_str(if block { "\n\n" } else { " " });
+        out.push_str(if ends_block(&tag[..close]) {
+            "\n\n"
+        } else {
+            " "
+        });
         rest = &tag[close + 1..];
     }
     push_unescaped(&mut out, rest);
     out
+}
+
+/// The tags whose end is the end of a block of text.
+const BLOCKS: [&str; 14] = [
+    "p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "section", "article",
+];
+
+/// Whether a tag (what lies between `<` and `>`) ends a block of text: its
+/// name, cut at white space or `/`, is one of [`BLOCKS`] in any case.
+fn ends_block(inside: &str) -> bool {
+    let inside = inside.trim_start_matches('/').as_bytes();
+    let name_len = inside
+        .iter()
+        .position(|b| matches!(b, b' ' | b'/' | b'\t' | b'\n'))
+        .unwrap_or(inside.len());
+    let name = &inside[..name_len];
+    BLOCKS
+        .iter()
+        .any(|b| b.as_bytes().eq_ignore_ascii_case(name))
 }
 
 /// Appends `text` with the common entities decoded.
@@ -423,6 +436,35 @@ mod tests {
             "Latin-1"
         );
         assert_eq!(decode(&[0x7f, b'E', b'L', b'F', 0, 1]), None);
+    }
+
+    /// The tag's name as first cut, by `str::split`: the specification.
+    fn ends_block_reference(inside: &str) -> bool {
+        let name = inside
+            .trim_start_matches('/')
+            .split([' ', '/', '\t', '\n'])
+            .next()
+            .unwrap_or("");
+        BLOCKS.iter().any(|b| b.eq_ignore_ascii_case(name))
+    }
+
+    #[test]
+    fn tags_end_blocks_as_first_specified() {
+        const PIECES: [&str; 14] = [
+            "p", "P", "br", "/", "Div", " ", "\n", "\t", "class=x", "h1", "\u{e9}", "td", "pre",
+            "table",
+        ];
+        let mut rng = crate::test_rng::Rng(0x1234_5678_9abc_def1);
+        let mut blocks = 0;
+        for _ in 0..50_000 {
+            let inside: String = (0..rng.below(5))
+                .map(|_| PIECES[rng.below(PIECES.len() as u64) as usize])
+                .collect();
+            let expected = ends_block_reference(&inside);
+            blocks += usize::from(expected);
+            assert_eq!(ends_block(&inside), expected, "{inside:?}");
+        }
+        assert!(blocks > 5_000, "{blocks}");
     }
 
     #[test]

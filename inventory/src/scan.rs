@@ -145,8 +145,10 @@ pub fn scan_text(text: &str) -> Findings {
     };
     let mut open: Option<Lines> = None;
     let mut line_start = 0;
-    for (index, line) in text.split('\n').enumerate() {
-        let line_end = line_start + line.len();
+    // Lines are cut by memchr: `str::split` looked for each '\n' a byte at a time.
+    let ends = memchr::memchr_iter(b'\n', text.as_bytes()).chain([text.len()]);
+    for (index, line_end) in ends.enumerate() {
+        let line = &text[line_start..line_end];
         if blank(line) {
             flush(&mut open);
         } else {
