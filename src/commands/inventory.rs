@@ -95,6 +95,40 @@ fn locate(config: &Config, catalog: Option<&inventory::Catalog>) -> anyhow::Resu
     })
 }
 
+/// What the walk's threads hand over: each file's report with its CSV row
+/// and sort key, and each folder's totals.
+#[derive(Default)]
+struct Collected {
+    // Boxed: the list is grown under the lock, and a growth then copies
+    // pointers rather than whole reports into fresh pages.
+    #[allow(clippy::vec_box)]
+    listed: Vec<Box<Listed>>,
+    folders: HashMap<PathBuf, FolderSummary>,
+}
+
+impl Collected {
+    fn count_in_folder(&mut self, report: &FileReport) {
+        let folder = report.path.parent().unwrap_or(Path::new(""));
+        let totals = match self.folders.get_mut(folder) {
+            Some(totals) => totals,
+            None => self.folders.entry(folder.to_path_buf()).or_default(),
+        };
+        totals.files += 1;
+        totals.with_elements += u64::from(report.findings.counts.elements() > 0);
+        totals.with_pi += u64::from(report.findings.holds_pi());
+        totals.counts.merge(&report.findings.counts);
+    }
+}
+
+/// A file as the end of the run needs it.
+struct Listed {
+    report: FileReport,
+    /// Its CSV line (empty in other formats).
+    row: Vec<u8>,
+    /// Its place in the output's order.
+    key: Vec<u8>,
+}
+
 /// Totals for one folder.
 #[derive(Default)]
 struct FolderSummary {
@@ -114,7 +148,7 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
     if config.locate {
         return locate(&config, catalog.as_ref());
     }
-    let scanned = Mutex::new(Vec::new());
+    let collected = Mutex::new(Collected::default());
     let problems = Mutex::new(Vec::new());
     let csv = matches!(config.format, InventoryFormat::Csv);
     inventory::scan_tree(
@@ -133,19 +167,25 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
                 Vec::new()
             };
             let key = output::path_sort_key(&report.path);
-            // Boxed here, so that the list (grown under the lock) holds and
-            // copies pointers, not whole reports.
-            let listed = Box::new((report, row, key));
-            scanned.lock().expect("not poisoned").push(listed);
+            let listed = Box::new(Listed { report, row, key });
+            let mut collected = collected.lock().expect("not poisoned");
+            // Totalled as the files come, so that the end of the run, which
+            // one thread does alone, only prints the totals.
+            collected.count_in_folder(&listed.report);
+            collected.listed.push(listed);
         },
         &|problem| problems.lock().expect("not poisoned").push(problem),
     )?;
-    let scanned = scanned.into_inner().expect("not poisoned");
+    let Collected {
+        listed: scanned,
+        folders,
+    } = collected.into_inner().expect("not poisoned");
+    let summary = summary(folders);
     // Sorted by reference: moving the reports themselves costs more than comparing.
-    let keys: Vec<&[u8]> = scanned.iter().map(|listed| listed.2.as_slice()).collect();
+    let keys: Vec<&[u8]> = scanned.iter().map(|listed| listed.key.as_slice()).collect();
     let order = output::order_of_keys(&keys);
-    let reports: Vec<&FileReport> = order.iter().map(|&i| &scanned[i].0).collect();
-    let csv_rows: Vec<&[u8]> = order.iter().map(|&i| scanned[i].1.as_slice()).collect();
+    let reports: Vec<&FileReport> = order.iter().map(|&i| &scanned[i].report).collect();
+    let csv_rows: Vec<&[u8]> = order.iter().map(|&i| scanned[i].row.as_slice()).collect();
     for problem in problems.into_inner().expect("not poisoned") {
         eprintln!("wisp: warning: {}", sanitize(&problem.message));
     }
@@ -163,7 +203,7 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
             let rows: Vec<Vec<String>> = shown.iter().map(|r| table_row(r)).collect();
             stdout.write_all(output::table(&header, &rows).as_bytes())?;
             writeln!(stdout)?;
-            stdout.write_all(summary(&reports).as_bytes())?;
+            stdout.write_all(summary.as_bytes())?;
         }
         InventoryFormat::Csv => {
             let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut stdout);
@@ -174,7 +214,7 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
                 }
             }
             out.flush()?;
-            eprint!("{}", summary(&reports));
+            eprint!("{summary}");
         }
         InventoryFormat::Json => {
             for r in &shown {
@@ -191,7 +231,7 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
                 });
                 writeln!(stdout, "{line}")?;
             }
-            eprint!("{}", summary(&reports));
+            eprint!("{summary}");
         }
     }
     stdout.flush()?;
@@ -284,42 +324,10 @@ fn count_cells(r: &FileReport) -> [String; 6] {
     [r.bytes, c.ssn, c.card, c.license, c.account, c.names].map(|n| n.to_string())
 }
 
-fn merge_folder(into: &mut FolderSummary, from: &FolderSummary) {
-    into.files += from.files;
-    into.with_elements += from.with_elements;
-    into.with_pi += from.with_pi;
-    into.counts.merge(&from.counts);
-}
-
 /// A line per folder: how many files, how many with elements and with PI.
-fn summary(reports: &[&FileReport]) -> String {
-    use std::os::unix::ffi::OsStrExt;
-    let mut folders: HashMap<&Path, FolderSummary> = HashMap::new();
-    // Reports come in path order, so most share the folder of the one before:
-    // comparing its bytes is cheaper than hashing the path's components.
-    let mut current: Option<(&Path, FolderSummary)> = None;
-    for r in reports {
-        let folder = r.path.parent().unwrap_or(Path::new(""));
-        match &current {
-            Some((open, _)) if open.as_os_str().as_bytes() == folder.as_os_str().as_bytes() => {}
-            _ => {
-                if let Some((done, totals)) = current.take() {
-                    merge_folder(folders.entry(done).or_default(), &totals);
-                }
-                current = Some((folder, FolderSummary::default()));
-            }
-        }
-        let entry = &mut current.as_mut().expect("a folder is open").1;
-        entry.files += 1;
-        entry.with_elements += u64::from(r.findings.counts.elements() > 0);
-        entry.with_pi += u64::from(r.findings.holds_pi());
-        entry.counts.merge(&r.findings.counts);
-    }
-    if let Some((done, totals)) = current {
-        merge_folder(folders.entry(done).or_default(), &totals);
-    }
-    let mut folders: Vec<(&Path, FolderSummary)> = folders.into_iter().collect();
-    folders.sort_unstable_by(|a, b| output::path_order(a.0, b.0));
+fn summary(folders: HashMap<PathBuf, FolderSummary>) -> String {
+    let mut folders: Vec<(PathBuf, FolderSummary)> = folders.into_iter().collect();
+    folders.sort_unstable_by(|a, b| output::path_order(&a.0, &b.0));
     let mut out = String::from("summary by folder:\n");
     for (folder, s) in &folders {
         out.push_str(&format!(
