@@ -122,37 +122,6 @@ pub fn path_sort_key(path: &std::path::Path) -> Vec<u8> {
         .collect()
 }
 
-/// The indices of `keys` in the keys' byte order (equal keys by index).
-///
-/// Keys of one walk share a long prefix (the root) and then differ early, so
-/// each is sorted by its 16 bytes after the shared prefix, a single integer
-/// comparison, and only ties compare the whole keys.
-pub fn order_of_keys(keys: &[&[u8]]) -> Vec<usize> {
-    let shared = keys.split_first().map_or(0, |(first, rest)| {
-        rest.iter().fold(first.len(), |shared, key| {
-            first[..shared]
-                .iter()
-                .zip(key.iter())
-                .position(|(a, b)| a != b)
-                .unwrap_or(shared.min(key.len()))
-        })
-    });
-    let mut order: Vec<(u128, &[u8], usize)> = keys
-        .iter()
-        .enumerate()
-        .map(|(index, key)| {
-            // Zero-padded: a shorter key never ranks above a longer one it begins.
-            let mut head = [0u8; 16];
-            let rest = &key[shared..];
-            let len = rest.len().min(16);
-            head[..len].copy_from_slice(&rest[..len]);
-            (u128::from_be_bytes(head), *key, index)
-        })
-        .collect();
-    order.sort_unstable();
-    order.into_iter().map(|(_, _, index)| index).collect()
-}
-
 /// `Path`'s order (component by component) without parsing components: the
 /// bytes compared with the separator as the lowest byte, which is the same order
 /// for the normalized paths a walk yields.
@@ -258,26 +227,5 @@ mod tests {
         paths.sort_by(|a, b| path_order(a, b));
         assert_eq!(paths, expected);
         assert_eq!(by_key, expected, "the sort key orders as the paths do");
-    }
-
-    #[test]
-    fn keys_are_ordered_as_their_bytes() {
-        let mut next = below(0x2545_f491_4f6c_dd1d);
-        for round in 0..300 {
-            // Shared prefixes of every length, keys that begin others, NULs
-            // (separators) and duplicates.
-            let prefix: Vec<u8> = (0..next(40)).map(|_| b'a' + next(3) as u8).collect();
-            let keys: Vec<Vec<u8>> = (0..next(60))
-                .map(|_| {
-                    let mut key = prefix.clone();
-                    key.extend((0..next(24)).map(|_| [0, b'a', b'b', 0xff][next(4) as usize]));
-                    key
-                })
-                .collect();
-            let keys: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
-            let mut expected: Vec<usize> = (0..keys.len()).collect();
-            expected.sort_by_key(|&i| (keys[i], i));
-            assert_eq!(order_of_keys(&keys), expected, "round {round}");
-        }
     }
 }

@@ -1,6 +1,6 @@
 //! `wisp inventory`: where personal information sits.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -95,18 +95,25 @@ fn locate(config: &Config, catalog: Option<&inventory::Catalog>) -> anyhow::Resu
     })
 }
 
-/// What the walk's threads hand over: each file's report with its CSV row
-/// and sort key, and each folder's totals.
+/// What the walk's threads hand over: each file's report and CSV row, in the
+/// output's order, and each folder's totals. Both are kept in order and
+/// totalled as the files come, so that the end of the run, which one thread
+/// does alone while the whole run waits, only prints.
 #[derive(Default)]
 struct Collected {
-    // Boxed: the list is grown under the lock, and a growth then copies
-    // pointers rather than whole reports into fresh pages.
-    #[allow(clippy::vec_box)]
-    listed: Vec<Box<Listed>>,
+    /// By path (as `output::path_sort_key`), then by arrival: the same path
+    /// reached twice (overlapping roots) is listed twice.
+    listed: BTreeMap<(Vec<u8>, usize), Listed>,
     folders: HashMap<PathBuf, FolderSummary>,
 }
 
 impl Collected {
+    fn add(&mut self, key: Vec<u8>, listed: Listed) {
+        self.count_in_folder(&listed.report);
+        let arrival = self.listed.len();
+        self.listed.insert((key, arrival), listed);
+    }
+
     fn count_in_folder(&mut self, report: &FileReport) {
         let folder = report.path.parent().unwrap_or(Path::new(""));
         let totals = match self.folders.get_mut(folder) {
@@ -125,8 +132,6 @@ struct Listed {
     report: FileReport,
     /// Its CSV line (empty in other formats).
     row: Vec<u8>,
-    /// Its place in the output's order.
-    key: Vec<u8>,
 }
 
 /// Totals for one folder.
@@ -167,25 +172,22 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
                 Vec::new()
             };
             let key = output::path_sort_key(&report.path);
-            let listed = Box::new(Listed { report, row, key });
             let mut collected = collected.lock().expect("not poisoned");
-            // Totalled as the files come, so that the end of the run, which
-            // one thread does alone, only prints the totals.
-            collected.count_in_folder(&listed.report);
-            collected.listed.push(listed);
+            collected.add(key, Listed { report, row });
         },
         &|problem| problems.lock().expect("not poisoned").push(problem),
     )?;
     let Collected {
         listed: scanned,
         folders,
+        ..
     } = collected.into_inner().expect("not poisoned");
     let summary = summary(folders);
-    // Sorted by reference: moving the reports themselves costs more than comparing.
-    let keys: Vec<&[u8]> = scanned.iter().map(|listed| listed.key.as_slice()).collect();
-    let order = output::order_of_keys(&keys);
-    let reports: Vec<&FileReport> = order.iter().map(|&i| &scanned[i].report).collect();
-    let csv_rows: Vec<&[u8]> = order.iter().map(|&i| scanned[i].row.as_slice()).collect();
+    let reports: Vec<&FileReport> = scanned.values().map(|listed| &listed.report).collect();
+    let csv_rows: Vec<&[u8]> = scanned
+        .values()
+        .map(|listed| listed.row.as_slice())
+        .collect();
     for problem in problems.into_inner().expect("not poisoned") {
         eprintln!("wisp: warning: {}", sanitize(&problem.message));
     }
