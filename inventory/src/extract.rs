@@ -535,12 +535,19 @@ pub fn for_each_sheet_row(xml: &[u8], shared: &[String], row: &mut dyn FnMut(&[S
         let rest = &xml[pos..];
         if rest[0] != b'<' {
             let len = xml::memchr(b'<', rest).unwrap_or(rest.len());
-            // Text with a malformed reference is left out.
-            if in_value && open && {
-                value.clear();
-                unescape_into(&rest[..len], &mut value)
-            } {
-                put_cell(cells.cell(column), &value, is_shared, shared);
+            if in_value && open {
+                // Most values hold no reference and are taken as they stand;
+                // text with a malformed reference is left out.
+                let raw = &rest[..len];
+                let text = if xml::memchr(b'&', raw).is_none() {
+                    xml::as_text(raw)
+                } else {
+                    value.clear();
+                    unescape_into(raw, &mut value).then_some(value.as_str())
+                };
+                if let Some(text) = text {
+                    put_cell(cells.cell(column), text, is_shared, shared);
+                }
             }
             pos += len;
             continue;

@@ -179,7 +179,7 @@ pub struct Attributes<'a> {
 impl<'a> Iterator for Attributes<'a> {
     type Item = (&'a [u8], &'a [u8]);
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<(&'a [u8], &'a [u8])> {
         let attrs = self.attrs;
         let skip_space = |mut i: usize| {
@@ -264,7 +264,7 @@ fn push_utf8(bytes: &[u8], out: &mut String) -> bool {
 /// `bytes` as text, if they are UTF-8. Nearly all of markup's text is ASCII,
 /// told by a word-wide test far more cheaply than UTF-8 is validated in the
 /// short runs between tags.
-fn as_text(bytes: &[u8]) -> Option<&str> {
+pub fn as_text(bytes: &[u8]) -> Option<&str> {
     if bytes.is_ascii() {
         // SAFETY: ASCII is valid UTF-8.
         Some(unsafe { std::str::from_utf8_unchecked(bytes) })
