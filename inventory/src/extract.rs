@@ -450,35 +450,60 @@ fn column_of(reference: &[u8]) -> usize {
 }
 
 /// The shared strings of a workbook, in order: the text runs of each `<si>`,
-/// without phonetic guides (`<rPh>`).
+/// without phonetic guides (`<rPh>`). Read by the byte after each `<`, as a
+/// worksheet is ([`for_each_sheet_row`]); the token-based version is the test's
+/// specification.
 fn shared_strings(xml: &[u8]) -> Vec<String> {
     let mut strings = Vec::new();
     let mut current = String::new();
     let (mut in_text, mut in_phonetic) = (false, false);
-    for token in tokens(xml) {
-        match token {
-            Token::Start {
-                name: b"si",
-                empty: true,
-                ..
-            } => strings.push(String::new()),
-            Token::Start {
-                name, empty: false, ..
-            } => match name {
-                b"t" => in_text = true,
-                b"rPh" => in_phonetic = true,
-                _ => {}
-            },
-            Token::End { name } => match name {
-                b"t" => in_text = false,
-                b"rPh" => in_phonetic = false,
-                b"si" => strings.push(std::mem::take(&mut current)),
-                _ => {}
-            },
-            Token::Text(raw) if in_text && !in_phonetic => {
-                unescape_into(raw, &mut current);
+    let mut pos = 0;
+    // An unterminated construct ends the part, as the end of input would.
+    while pos < xml.len() {
+        let rest = &xml[pos..];
+        if rest[0] != b'<' {
+            let len = xml::memchr(b'<', rest).unwrap_or(rest.len());
+            if in_text && !in_phonetic {
+                unescape_into(&rest[..len], &mut current);
             }
-            _ => {}
+            pos += len;
+            continue;
+        }
+        match rest.get(1) {
+            Some(b't') if rest.get(2) == Some(&b'>') => {
+                in_text = true;
+                pos += 3;
+            }
+            Some(b'/') => {
+                let Some((len, name)) = xml::end_tag(rest) else {
+                    break;
+                };
+                match name {
+                    b"t" => in_text = false,
+                    b"rPh" => in_phonetic = false,
+                    b"si" => strings.push(std::mem::take(&mut current)),
+                    _ => {}
+                }
+                pos += len;
+            }
+            Some(b'!' | b'?') => {
+                let Some((len, _)) = xml::special(rest) else {
+                    break;
+                };
+                pos += len;
+            }
+            _ => {
+                let Some(close) = xml::tag_end(xml, pos + 1) else {
+                    break;
+                };
+                match xml::start_tag(&xml[pos + 1..close]) {
+                    (b"si", _, true) => strings.push(String::new()),
+                    (b"t", _, false) => in_text = true,
+                    (b"rPh", _, false) => in_phonetic = true,
+                    _ => {}
+                }
+                pos = close + 1;
+            }
         }
     }
     strings
@@ -1186,6 +1211,88 @@ mod tests {
             assert_eq!(looks_like_mail(bytes), expected, "{text:?}");
         }
         assert!(mail > 2_000 && mail < 18_000, "{mail}");
+    }
+
+    /// The shared-strings reader as first written, over the tokenizer: the
+    /// specification of `shared_strings`, on any input.
+    fn shared_strings_by_tokens(xml: &[u8]) -> Vec<String> {
+        let mut strings = Vec::new();
+        let mut current = String::new();
+        let (mut in_text, mut in_phonetic) = (false, false);
+        for token in tokens(xml) {
+            match token {
+                Token::Start {
+                    name: b"si",
+                    empty: true,
+                    ..
+                } => strings.push(String::new()),
+                Token::Start {
+                    name, empty: false, ..
+                } => match name {
+                    b"t" => in_text = true,
+                    b"rPh" => in_phonetic = true,
+                    _ => {}
+                },
+                Token::End { name } => match name {
+                    b"t" => in_text = false,
+                    b"rPh" => in_phonetic = false,
+                    b"si" => strings.push(std::mem::take(&mut current)),
+                    _ => {}
+                },
+                Token::Text(raw) if in_text && !in_phonetic => {
+                    unescape_into(raw, &mut current);
+                }
+                _ => {}
+            }
+        }
+        strings
+    }
+
+    #[test]
+    fn shared_strings_are_read_as_the_tokenizer_reads_them() {
+        const PIECES: [&str; 22] = [
+            "<si>",
+            "<si/>",
+            "</si>",
+            "<si >",
+            "<t>",
+            "<t xml:space=\"preserve\">",
+            "<t/>",
+            "</t>",
+            "</t >",
+            "<rPh sb=\"0\">",
+            "<rPh/>",
+            "</rPh>",
+            "<r>",
+            "Jane",
+            " Doe ",
+            "&amp;",
+            "&bad;",
+            "\u{e9}",
+            "<!-- <t>x</t> -->",
+            "<![CDATA[<t>y</t>]]>",
+            "<?pi ?>",
+            "<x a=\"b>c\">",
+        ];
+        let mut rng = crate::test_rng::Rng(0xbf58_476d_1ce4_e5b9);
+        let mut strings_seen = 0;
+        for _ in 0..30_000 {
+            let mut xml = String::new();
+            for _ in 0..rng.below(40) {
+                xml.push_str(PIECES[rng.below(PIECES.len() as u64) as usize]);
+            }
+            let cut = rng.below(xml.len() as u64 + 1) as usize;
+            let xml = &xml.as_bytes()[..if rng.below(3) == 0 { cut } else { xml.len() }];
+            let expected = shared_strings_by_tokens(xml);
+            strings_seen += expected.iter().filter(|s| !s.is_empty()).count();
+            assert_eq!(
+                shared_strings(xml),
+                expected,
+                "{}",
+                String::from_utf8_lossy(xml)
+            );
+        }
+        assert!(strings_seen > 2_000, "{strings_seen}");
     }
 
     #[test]
