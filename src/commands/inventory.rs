@@ -160,8 +160,8 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
         &config.options,
         catalog.as_ref(),
         &|mut report| {
-            // Rendered here, on the walk's threads: the one thread that sorts
-            // and prints at the end is what the whole run waits for.
+            // Rendered here, on the walk's threads: the one thread that prints
+            // at the end is what the whole run waits for.
             let row = if csv {
                 let row = csv_row(&report);
                 // A row shows counts only: the samples are let go here, where
@@ -177,17 +177,10 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
         },
         &|problem| problems.lock().expect("not poisoned").push(problem),
     )?;
-    let Collected {
-        listed: scanned,
-        folders,
-        ..
-    } = collected.into_inner().expect("not poisoned");
+    let Collected { listed, folders } = collected.into_inner().expect("not poisoned");
     let summary = summary(folders);
-    let reports: Vec<&FileReport> = scanned.values().map(|listed| &listed.report).collect();
-    let csv_rows: Vec<&[u8]> = scanned
-        .values()
-        .map(|listed| listed.row.as_slice())
-        .collect();
+    let reports: Vec<&FileReport> = listed.values().map(|file| &file.report).collect();
+    let csv_rows: Vec<&[u8]> = listed.values().map(|file| file.row.as_slice()).collect();
     for problem in problems.into_inner().expect("not poisoned") {
         eprintln!("wisp: warning: {}", sanitize(&problem.message));
     }
@@ -240,7 +233,7 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Outcome> {
     // The process ends next: freeing thousands of reports one by one is work
     // the whole run would wait for, and the system reclaims them at once.
     drop(reports);
-    std::mem::forget(scanned);
+    std::mem::forget(listed);
     Ok(Outcome::Success)
 }
 
