@@ -56,9 +56,8 @@ fn next_start(text: &[u8], mut from: usize, limit: usize) -> Option<usize> {
         while from >= 1 && from + 16 <= limit {
             let before: &[u8; 16] = text[from - 1..from + 15].try_into().expect("16 bytes");
             let here: &[u8; 16] = text[from..from + 16].try_into().expect("16 bytes");
-            // SAFETY: SSE2 is part of the x86_64 baseline, so every x86_64 CPU
-            // has the target feature `starts16` is compiled with.
-            let starts = unsafe { sse2::starts16(before, here) };
+            // SAFETY: SSE2 is part of the x86_64 baseline (see `crate::sse2`).
+            let starts = unsafe { starts16(before, here) };
             if starts != 0 {
                 return Some(from + starts.trailing_zeros() as usize);
             }
@@ -68,53 +67,25 @@ fn next_start(text: &[u8], mut from: usize, limit: usize) -> Option<usize> {
     (from..limit).find(|&at| may_start_at(text, at))
 }
 
-/// [`may_start_at`] for sixteen places at once, with SSE2.
+/// [`may_start_at`] for sixteen places at once: bit i set where a context word
+/// can start at `here[i]`, `before[i]` being the byte before it.
 #[cfg(target_arch = "x86_64")]
-mod sse2 {
-    use std::arch::x86_64::{
-        __m128i, _mm_andnot_si128, _mm_cmpeq_epi8, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
-        _mm_set1_epi8, _mm_set_epi64x, _mm_sub_epi8,
-    };
-
-    /// Bit i set where a context word can start at `here[i]`, `before[i]`
-    /// being the byte before it.
-    #[target_feature(enable = "sse2")]
-    pub(super) fn starts16(before: &[u8; 16], here: &[u8; 16]) -> u32 {
-        let (before, here) = (load(before), load(here));
-        let lower = _mm_or_si128(here, _mm_set1_epi8(0x20));
-        // a-d, i, l, r-t: the letters some context word starts with.
-        let first = _mm_or_si128(
-            _mm_or_si128(within(lower, b'a', b'd'), within(lower, b'r', b't')),
-            _mm_or_si128(equal(lower, b'i'), equal(lower, b'l')),
-        );
-        let before_lower = _mm_or_si128(before, _mm_set1_epi8(0x20));
-        let word = _mm_or_si128(
-            _mm_or_si128(within(before_lower, b'a', b'z'), within(before, b'0', b'9')),
-            equal(before, b'_'),
-        );
-        _mm_movemask_epi8(_mm_andnot_si128(word, first)) as u32
-    }
-
-    #[target_feature(enable = "sse2")]
-    fn load(bytes: &[u8; 16]) -> __m128i {
-        let half = |from: usize| {
-            i64::from_le_bytes(bytes[from..from + 8].try_into().expect("eight bytes"))
-        };
-        _mm_set_epi64x(half(8), half(0))
-    }
-
-    /// 0xff where a byte is in `low..=high` (unsigned), else 0.
-    #[target_feature(enable = "sse2")]
-    fn within(bytes: __m128i, low: u8, high: u8) -> __m128i {
-        let above = _mm_sub_epi8(bytes, _mm_set1_epi8(low as i8));
-        let span = _mm_set1_epi8((high - low) as i8);
-        _mm_cmpeq_epi8(_mm_max_epu8(above, span), span)
-    }
-
-    #[target_feature(enable = "sse2")]
-    fn equal(bytes: __m128i, byte: u8) -> __m128i {
-        _mm_cmpeq_epi8(bytes, _mm_set1_epi8(byte as i8))
-    }
+#[target_feature(enable = "sse2")]
+fn starts16(before: &[u8; 16], here: &[u8; 16]) -> u32 {
+    use crate::sse2::{equal, letters, load, lower_case, mask, within};
+    use std::arch::x86_64::{_mm_andnot_si128, _mm_or_si128};
+    let (before, here) = (load(before), load(here));
+    let lower = lower_case(here);
+    // a-d, i, l, r-t: the letters some context word starts with.
+    let first = _mm_or_si128(
+        _mm_or_si128(within(lower, b'a', b'd'), within(lower, b'r', b't')),
+        _mm_or_si128(equal(lower, b'i'), equal(lower, b'l')),
+    );
+    let word = _mm_or_si128(
+        _mm_or_si128(letters(before), within(before, b'0', b'9')),
+        equal(before, b'_'),
+    );
+    mask(_mm_andnot_si128(word, first))
 }
 
 /// Whether byte `b` can be part of a context word: letters, white space

@@ -163,10 +163,7 @@ fn first_digit(bytes: &[u8]) -> Option<usize> {
 }
 
 fn digit_run(bytes: &[u8]) -> usize {
-    bytes
-        .iter()
-        .position(|b| !b.is_ascii_digit())
-        .unwrap_or(bytes.len())
+    crate::swar::run_in_range::<b'0', b'9'>(bytes)
 }
 
 /// The candidates of one chain of digit groups.

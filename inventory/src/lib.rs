@@ -12,6 +12,8 @@ mod name_key;
 pub mod names;
 pub mod read;
 pub mod scan;
+#[cfg(target_arch = "x86_64")]
+mod sse2;
 mod swar;
 #[cfg(test)]
 mod test_rng;

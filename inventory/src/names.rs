@@ -202,23 +202,7 @@ fn words(text: &str) -> impl Iterator<Item = &str> {
 /// How many leading bytes are printable ASCII other than space (0x21..=0x7e
 /// and DEL), none of which is white space or starts a multi-byte character.
 fn plain_prefix(bytes: &[u8]) -> usize {
-    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
-    let mut at = 0;
-    while let Some(chunk) = bytes.get(at..at + 8) {
-        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-        // The lowest byte below 0x21 (the subtraction borrows there first) or
-        // from 0x80 up sets its high bit; bytes above it may be set spuriously.
-        let special = (word.wrapping_sub(ONES * 0x21) | word) & HIGHS;
-        if special != 0 {
-            return at + (special.trailing_zeros() / 8) as usize;
-        }
-        at += 8;
-    }
-    at + bytes[at..]
-        .iter()
-        .position(|b| !(0x21..0x80).contains(b))
-        .unwrap_or(bytes.len() - at)
+    crate::swar::run_in_range::<0x21, 0x7f>(bytes)
 }
 
 /// Whether a word, once its leading punctuation is trimmed as `word_and_end`
