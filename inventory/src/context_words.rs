@@ -32,7 +32,12 @@ pub fn find(text: &[u8], span: Range<usize>, found: &mut Vec<(ContextKind, usize
     // A word is tried only where one can start; after a miss the next start is
     // past this word, after a hit past the word found.
     while let Some(start) = next_start(text, at, limit) {
-        match words.at(start) {
+        let found_here = if may_begin(&text[start..limit]) {
+            words.at(start)
+        } else {
+            None
+        };
+        match found_here {
             Some((kind, end)) => {
                 found.push((kind, start, end));
                 at = end;
@@ -40,6 +45,28 @@ pub fn find(text: &[u8], span: Range<usize>, found: &mut Vec<(ContextKind, usize
             None => at = start + 1,
         }
     }
+}
+
+/// Whether `rest` begins as some context word does: its first two bytes, in
+/// any case. Most words that start with a first letter fail here, before any
+/// word is compared.
+fn may_begin(rest: &[u8]) -> bool {
+    let [first, second, ..] = rest else {
+        // Every context word has at least two bytes.
+        return false;
+    };
+    matches!(
+        (first.to_ascii_lowercase(), second.to_ascii_lowercase()),
+        (b's', b's' | b'o' | b't' | b'a')
+            | (b't', b'a' | b'i' | b'r')
+            | (b'd', b'r' | b'l' | b'e')
+            | (b'l', b'i')
+            | (b'i', b'd' | b'b')
+            | (b'a', b'c' | b'/' | b'b')
+            | (b'c', b'h')
+            | (b'b', b'a')
+            | (b'r', b'o' | b't')
+    )
 }
 
 /// Whether a context word can start at `at`: a letter some word starts with,
