@@ -142,18 +142,28 @@ fn candidates_into(text: &[u8], found: &mut ByShape, groups: &mut Groups) {
     found.clear();
     let mut at = 0;
     while let Some(offset) = first_digit(&text[at..]) {
-        groups.clear();
         let mut start = at + offset;
-        loop {
-            let end = start + digit_run(&text[start..]);
+        let mut end = start + digit_run(&text[start..]);
+        let joined = |end: usize| matches!(text.get(end..end + 2), Some([b' ' | b'-', next]) if next.is_ascii_digit());
+        // Most numbers are short and alone (amounts, parts of dates, house
+        // numbers): no shape but an IBAN's check digits, after two capitals,
+        // can start in them.
+        if end - start < 5
+            && !joined(end)
+            && !(start >= 2 && text[start - 2..start].iter().all(u8::is_ascii_uppercase))
+        {
+            at = end;
+            continue;
+        }
+        groups.clear();
+        groups.push((start, end));
+        while joined(end) {
+            start = end + 1;
+            end = start + digit_run(&text[start..]);
             groups.push((start, end));
-            match text.get(end..end + 2) {
-                Some([b' ' | b'-', next]) if next.is_ascii_digit() => start = end + 1,
-                _ => break,
-            }
         }
         chain_candidates(text, groups, found);
-        at = groups.last().expect("a chain has a group").1;
+        at = end;
     }
 }
 
