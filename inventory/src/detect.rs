@@ -132,6 +132,7 @@ impl ByShape {
         self.0[candidate.shape as usize].push(candidate);
     }
 
+    #[cfg(test)]
     fn iter(&self) -> impl Iterator<Item = &Candidate> {
         self.0.iter().flatten()
     }
@@ -256,18 +257,41 @@ struct Context<'t> {
 }
 
 impl<'t> Context<'t> {
-    /// The context of `candidates` in `text`.
+    /// The context of `candidates` in `text`: the specification `of_shapes`
+    /// keeps to.
+    #[cfg(test)]
+    fn new<'c>(text: &'t [u8], candidates: impl IntoIterator<Item = &'c Candidate>) -> Context<'t> {
+        let asking = candidates.into_iter().filter(|c| c.shape.asks_context());
+        let (first, last) = asking.fold((usize::MAX, 0), |(first, last), c| {
+            (first.min(c.start), last.max(c.start))
+        });
+        Context::spanning(text, first, last)
+    }
+
+    /// The context of `candidates` in `text`, from each shape's first and last
+    /// candidate: every shape's are in text order.
+    fn of_shapes(text: &'t [u8], candidates: &ByShape) -> Context<'t> {
+        let (mut first, mut last) = (usize::MAX, 0);
+        for shape_candidates in &candidates.0 {
+            if let (Some(head), Some(tail)) = (shape_candidates.first(), shape_candidates.last()) {
+                if head.shape.asks_context() {
+                    first = first.min(head.start);
+                    last = last.max(tail.start);
+                }
+            }
+        }
+        Context::spanning(text, first, last)
+    }
+
+    /// The context of candidates that may ask, the first starting at `first`
+    /// and the last at `last` (`first > last`: none may ask).
     ///
     /// The span ends at the last candidate that may ask: a candidate starts a
     /// word of digits (after at most two capitals), and no context word holds a
     /// digit or can end inside such a word. It starts after the last byte before
     /// the first window that no context word can hold (a digit, a comma, a
     /// colon...), so a word found from there is a word of the whole text.
-    fn new<'c>(text: &'t [u8], candidates: impl IntoIterator<Item = &'c Candidate>) -> Context<'t> {
-        let asking = candidates.into_iter().filter(|c| c.shape.asks_context());
-        let (first, last) = asking.fold((usize::MAX, 0), |(first, last), c| {
-            (first.min(c.start), last.max(c.start))
-        });
+    fn spanning(text: &'t [u8], first: usize, last: usize) -> Context<'t> {
         let span = if first > last {
             0..0
         } else {
@@ -351,11 +375,13 @@ thread_local! {
 /// The candidates that are elements, in text order.
 fn validate(text: &[u8], hint: ColumnHint, candidates: &ByShape) -> Vec<Hit> {
     let mut hits: Vec<Hit> = Vec::new();
-    let context = Context::new(text, candidates.iter());
+    let context = Context::of_shapes(text, candidates);
     let has_context = |kind, start, hinted| hint == hinted || context.before(kind, start);
-    for &Candidate { shape, start, end } in candidates.iter() {
+    // A loop per shape: a flattened iterator over the seven cost more than
+    // the checks of a short record's few candidates.
+    let mut check = |&Candidate { shape, start, end }: &Candidate| {
         if shape != Shape::Card && hits.iter().any(|h| start < h.end && h.start < end) {
-            continue;
+            return;
         }
         let bytes = &text[start..end];
         // The structure is checked before the context: it is the cheaper test.
@@ -398,6 +424,9 @@ fn validate(text: &[u8], hint: ColumnHint, candidates: &ByShape) -> Vec<Hit> {
                 value,
             });
         }
+    };
+    for shape_candidates in &candidates.0 {
+        shape_candidates.iter().for_each(&mut check);
     }
     hits.sort_by_key(|h| h.start);
     hits
@@ -804,6 +833,9 @@ mod tests {
             let text = text.as_bytes();
             let found = candidates(text);
             let (spanned, whole) = (Context::new(text, &found), Context::whole(text));
+            let mut by_shape = ByShape::default();
+            candidates_into(text, &mut by_shape, &mut Vec::new());
+            assert_eq!(Context::of_shapes(text, &by_shape).span, spanned.span);
             for candidate in found.iter().filter(|c| c.shape.asks_context()) {
                 for kind in kinds {
                     asked += 1;
