@@ -63,11 +63,10 @@ unsafe impl std::alloc::GlobalAlloc for Allocator {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
-        let new_layout = std::alloc::Layout::from_size_align(new_size, layout.align());
         // SAFETY: `ptr` came from mimalloc; the new block keeps the alignment
-        // the layout needs, by the same rule as `alloc`.
+        // the layout needs (the same before and after), by the rule of `alloc`.
         unsafe {
-            if new_layout.is_ok_and(Self::plain) {
+            if Self::plain(layout) {
                 libmimalloc_sys::mi_realloc(ptr.cast(), new_size).cast()
             } else {
                 libmimalloc_sys::mi_realloc_aligned(ptr.cast(), new_size, layout.align()).cast()
