@@ -321,8 +321,9 @@ impl<'t> Context<'t> {
 
     /// A context word right before `start`: within `CONTEXT_BYTES`, at most
     /// `CONTEXT_GAP` bytes between the word and the number, and no sentence or
-    /// line break in between ("Account No.: 123" counts; "account closed. Order
-    /// 123" does not).
+    /// line break, and no other number, in between ("Account No.: 123" counts;
+    /// "account closed. Order 123" does not, nor does the order number in "SSN
+    /// 123-45-6789 order 123456789": the word introduced the number after it).
     fn before(&self, kind: ContextKind, start: usize) -> bool {
         let words = self.found.get_or_init(|| {
             let mut words = Vec::new();
@@ -348,7 +349,7 @@ impl<'t> Context<'t> {
             })
             .map_or(gap, |prefix| &gap[prefix.len()..]);
         !gap.iter()
-            .any(|b| matches!(b, b'.' | b'!' | b'?' | b';' | b'\n'))
+            .any(|b| matches!(b, b'.' | b'!' | b'?' | b';' | b'\n' | b'0'..=b'9'))
     }
 }
 
@@ -748,6 +749,19 @@ mod tests {
         assert!(found("public record D1234567").is_empty());
         // Context belongs to the number right after it, not to the next sentence.
         assert!(found("Driver's license verified. Order 123456789 shipped").is_empty());
+        // A context word introduces the number right after it, not the next one.
+        assert_eq!(
+            found("Employee SSN 164-42-2931 order 631969374 ok"),
+            [(Element::Ssn, "164422931".into())]
+        );
+        assert_eq!(
+            found("Driver's license D1234567 ref 7654321"),
+            [(Element::License, "D1234567".into())]
+        );
+        assert_eq!(
+            found("Acct 1234567890, invoice 4433221100"),
+            [(Element::Account, "1234567890".into())]
+        );
     }
 
     #[test]
