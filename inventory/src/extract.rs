@@ -739,7 +739,14 @@ fn tar_members(
 /// The text of a PDF's pages. The parser can panic on malformed files; that is
 /// contained and reported, so one broken PDF does not stop a scan.
 fn pdf(name: &str, bytes: &[u8], parts: &mut Vec<Part>, notes: &mut Vec<Note>) {
-    let result = std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem_by_pages(bytes));
+    // wisp's own reader first; pdf-extract for the fonts it does not decode.
+    let result = std::panic::catch_unwind(|| match crate::pdf::pages(bytes) {
+        Ok(pages) => Ok(pages),
+        Err(crate::pdf::Unread::Broken(why)) => Err(why),
+        Err(crate::pdf::Unread::Unsupported) => {
+            pdf_extract::extract_text_from_mem_by_pages(bytes).map_err(|e| e.to_string())
+        }
+    });
     match result {
         Ok(Ok(pages)) => {
             for (index, page) in pages.into_iter().enumerate() {

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod fingerprint;
 mod name_key;
 pub mod names;
+mod pdf;
 pub mod read;
 pub mod scan;
 #[cfg(target_arch = "x86_64")]

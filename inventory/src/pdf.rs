@@ -1,0 +1,961 @@
+//! PDF text, page by page. lopdf parses the file, decrypts it when it opens
+//! with the empty password, and builds each font's decoder; the page content is
+//! interpreted here, with each font decoded once per document instead of once
+//! per character. Words and lines are laid out by the rule pdf-extract
+//! uses: a space where a string starts more than a tenth of the font size past
+//! the end of the one before, a line break where the text moves left and down,
+//! a blank line where it jumps more than one and a half lines.
+//!
+//! A font this reader cannot decode (a composite font without a ToUnicode map
+//! or with a CMap other than Identity) makes [`pages`] answer `None`, and the
+//! caller reads the document with pdf-extract instead, which knows more fonts
+//! and is several times slower.
+
+use std::collections::{BTreeMap, HashMap};
+
+use lopdf::{Dictionary, Document, Object};
+
+/// Form XObjects inside form XObjects, at most: deeper ones are not read.
+const MAX_FORM_DEPTH: u32 = 8;
+
+/// Why a document was not read here.
+#[derive(Debug)]
+pub enum Unread {
+    /// lopdf could not parse or decrypt it: the message.
+    Broken(String),
+    /// A font this reader does not decode: pdf-extract may.
+    Unsupported,
+}
+
+/// The text of each page, in order.
+pub fn pages(bytes: &[u8]) -> Result<Vec<String>, Unread> {
+    let mut doc = Document::load_mem(bytes).map_err(|e| Unread::Broken(e.to_string()))?;
+    if doc.is_encrypted() {
+        doc.decrypt("").map_err(|e| Unread::Broken(e.to_string()))?;
+    }
+    let mut fonts = FontCache::default();
+    let mut pages = Vec::new();
+    for page_id in doc.get_pages().into_values() {
+        let page_fonts = doc.get_page_fonts(page_id).unwrap_or_default();
+        let content = doc.get_page_content(page_id).unwrap_or_default();
+        let resources = page_resources(&doc, page_id);
+        let mut page = Page::new(&doc, &mut fonts);
+        page.run(&content, &page_fonts, resources, 0)?;
+        pages.push(page.out);
+    }
+    Ok(pages)
+}
+
+/// Fonts decoded so far, by the address of their dictionary in the document
+/// (which outlives the cache): pages share their fonts.
+#[derive(Default)]
+struct FontCache<'d>(HashMap<usize, Option<Font<'d>>>);
+
+/// What a font's codes say and how far each moves the pen.
+struct Font<'d> {
+    codes: Codes<'d>,
+    /// Widths by code in thousandths of the font size (a Type 3 font's already
+    /// scaled by its matrix).
+    widths: HashMap<u32, f64>,
+    default_width: f64,
+}
+
+enum Codes<'d> {
+    /// One byte a code: the text of each.
+    Single(Box<[Box<str>]>),
+    /// Two bytes a code (Identity-H or -V), through the ToUnicode map, each
+    /// decoded the first time it is met: a document uses few of them.
+    Double {
+        decoder: lopdf::Encoding<'d>,
+        texts: HashMap<u16, Box<str>>,
+    },
+}
+
+/// Builds the decoder of one font, or `None` when its codes cannot be read here.
+fn font<'d>(doc: &'d Document, dict: &'d Dictionary) -> Option<Font<'d>> {
+    let subtype = dict
+        .get(b"Subtype")
+        .and_then(Object::as_name)
+        .unwrap_or(b"");
+    if subtype == b"Type0" {
+        return composite_font(doc, dict);
+    }
+    // ToUnicode is the font's own word on what its codes mean; lopdf prefers
+    // /Encoding, so it is asked of a copy without one first.
+    let from_map = dict.has(b"ToUnicode").then(|| {
+        let mut only_map = dict.clone();
+        only_map.remove(b"Encoding");
+        single_byte_texts(doc, &only_map)
+    });
+    // Without /Encoding, an embedded Type 1 program's own encoding is the
+    // font's (TeX's fonts put ligatures and quotes where StandardEncoding has
+    // other characters or none).
+    let from_encoding = if dict.has(b"Encoding") {
+        single_byte_texts(doc, dict)
+    } else {
+        builtin_texts(doc, dict).or_else(|| single_byte_texts(doc, dict))
+    };
+    let texts: Box<[Box<str>]> = (0..256)
+        .map(|code| {
+            from_map
+                .as_ref()
+                .and_then(|map| map.as_ref())
+                .map(|map| &map[code])
+                .filter(|text| !text.is_empty())
+                .or(from_encoding.as_ref().map(|e| &e[code]))
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect();
+    let scale = if subtype == b"Type3" {
+        dict.get(b"FontMatrix")
+            .and_then(Object::as_array)
+            .ok()
+            .and_then(|m| m.first().and_then(number))
+            .map_or(1.0, |x| x * 1000.0)
+    } else {
+        1.0
+    };
+    let mut widths = HashMap::new();
+    let first = deref(doc, dict.get(b"FirstChar").ok())
+        .and_then(|o| o.as_i64().ok())
+        .unwrap_or(0);
+    if let Some(Ok(array)) = deref(doc, dict.get(b"Widths").ok()).map(Object::as_array) {
+        for (i, w) in array.iter().enumerate() {
+            if let Some(w) = number(deref(doc, Some(w)).unwrap_or(w)) {
+                widths.insert((first + i as i64) as u32, w * scale);
+            }
+        }
+    }
+    let missing = deref(doc, dict.get(b"FontDescriptor").ok())
+        .and_then(|d| d.as_dict().ok())
+        .and_then(|d| d.get(b"MissingWidth").ok())
+        .and_then(number);
+    let base = dict
+        .get(b"BaseFont")
+        .and_then(Object::as_name)
+        .unwrap_or(b"");
+    if widths.is_empty() {
+        // A standard font named without widths: estimated by the kind of
+        // character, close enough to tell a word's end from the next word.
+        for (code, text) in texts.iter().enumerate() {
+            let c = text.chars().next().unwrap_or(' ');
+            widths.insert(code as u32, standard_width(base, c));
+        }
+    }
+    Some(Font {
+        codes: Codes::Single(texts),
+        widths,
+        default_width: missing.unwrap_or(500.0),
+    })
+}
+
+/// What each of the 256 codes of a simple font decodes to, through lopdf.
+fn single_byte_texts(doc: &Document, dict: &Dictionary) -> Option<Box<[Box<str>]>> {
+    let encoding = dict.get_font_encoding(doc).ok()?;
+    Some(
+        (0..=255u8)
+            .map(|code| code_text(&encoding, &[code]))
+            .collect(),
+    )
+}
+
+/// The text of one code, ligatures spelled out ("ﬁ" as "fi", so a name
+/// holding one reads as a name); nothing for a control character, nor for a
+/// code the font's map does not name (lopdf's U+FFFD).
+fn code_text(encoding: &lopdf::Encoding, code: &[u8]) -> Box<str> {
+    let mut text = String::new();
+    let _ = encoding.write_to_string(code, &mut text);
+    let mut spelled = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\u{fb00}' => spelled.push_str("ff"),
+            '\u{fb01}' => spelled.push_str("fi"),
+            '\u{fb02}' => spelled.push_str("fl"),
+            '\u{fb03}' => spelled.push_str("ffi"),
+            '\u{fb04}' => spelled.push_str("ffl"),
+            '\u{fb05}' | '\u{fb06}' => spelled.push_str("st"),
+            c if c.is_control() || c == char::REPLACEMENT_CHARACTER => {}
+            c => spelled.push(c),
+        }
+    }
+    spelled.into_boxed_str()
+}
+
+/// The codes of an embedded Type 1 program's own encoding (`dup 12 /fi put`
+/// in its clear-text part), decoded by lopdf's glyph list; `None` when the
+/// font has no such program or it uses StandardEncoding.
+fn builtin_texts(doc: &Document, dict: &Dictionary) -> Option<Box<[Box<str>]>> {
+    let descriptor = deref(doc, dict.get(b"FontDescriptor").ok())?
+        .as_dict()
+        .ok()?;
+    let program = deref(doc, descriptor.get(b"FontFile").ok())?
+        .as_stream()
+        .ok()?;
+    let bytes = program
+        .decompressed_content()
+        .unwrap_or_else(|_| program.content.clone());
+    let clear = program
+        .dict
+        .get(b"Length1")
+        .and_then(Object::as_i64)
+        .map_or(bytes.len(), |n| (n.max(0) as usize).min(bytes.len()));
+    let clear = &bytes[..clear];
+    let at = memchr::memmem::find(clear, b"/Encoding")?;
+    let tokens = clear[at + 9..]
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|t| !t.is_empty());
+    let mut names: Vec<(i64, Vec<u8>)> = Vec::new();
+    let (mut code, mut first) = (None, true);
+    for token in tokens {
+        if first && token == b"StandardEncoding" {
+            return None;
+        }
+        first = false;
+        match token {
+            b"dup" => code = None,
+            b"def" | b"readonly" if !names.is_empty() => break,
+            b"eexec" => break,
+            t if t.starts_with(b"/") => {
+                if let Some(code) = code.take() {
+                    names.push((code, t[1..].to_vec()));
+                }
+            }
+            t => code = std::str::from_utf8(t).ok().and_then(|t| t.parse().ok()),
+        }
+    }
+    if names.is_empty() {
+        return None;
+    }
+    // lopdf reads glyph names only as an encoding's Differences: one over
+    // StandardEncoding that names every code of the program's.
+    let synthetic = |names: &[(i64, Vec<u8>)]| {
+        let mut differences = Vec::new();
+        for (code, name) in names {
+            differences.push(Object::Integer(*code));
+            differences.push(Object::Name(name.clone()));
+        }
+        let mut font = Dictionary::new();
+        font.set("Type", Object::Name(b"Font".to_vec()));
+        // No /Encoding at all: lopdf's StandardEncoding.
+        if !differences.is_empty() {
+            let mut encoding = Dictionary::new();
+            encoding.set("Type", Object::Name(b"Encoding".to_vec()));
+            encoding.set("Differences", Object::Array(differences));
+            font.set("Encoding", Object::Dictionary(encoding));
+        }
+        font
+    };
+    let whole = synthetic(&names);
+    let encoding = whole.get_font_encoding(doc).ok()?;
+    if matches!(encoding, lopdf::Encoding::Differences(_)) {
+        return Some((0..=255u8).map(|c| code_text(&encoding, &[c])).collect());
+    }
+    // A name lopdf does not know made it give up on them all: one at a time,
+    // each unknown one left as StandardEncoding has it.
+    let mut texts = single_byte_texts(doc, &synthetic(&[]))?.into_vec();
+    for entry in &names {
+        let Ok(code) = u8::try_from(entry.0) else {
+            continue;
+        };
+        let one = synthetic(std::slice::from_ref(entry));
+        if let Ok(encoding @ lopdf::Encoding::Differences(_)) = one.get_font_encoding(doc) {
+            texts[usize::from(code)] = code_text(&encoding, &[code]);
+        }
+    }
+    Some(texts.into_boxed_slice())
+}
+
+/// A Type 0 font with two-byte codes (Identity-H or -V) and a ToUnicode map.
+fn composite_font<'d>(doc: &'d Document, dict: &'d Dictionary) -> Option<Font<'d>> {
+    let encoding = dict.get(b"Encoding").and_then(Object::as_name).ok()?;
+    if !matches!(encoding, b"Identity-H" | b"Identity-V") || !dict.has(b"ToUnicode") {
+        return None;
+    }
+    let decoder = dict.get_font_encoding(doc).ok()?;
+    let descendant = deref(doc, dict.get(b"DescendantFonts").ok())
+        .and_then(|o| o.as_array().ok())
+        .and_then(|a| a.first())
+        .and_then(|o| deref(doc, Some(o)))
+        .and_then(|o| o.as_dict().ok());
+    let default_width = descendant
+        .and_then(|d| d.get(b"DW").ok())
+        .and_then(number)
+        .unwrap_or(1000.0);
+    let mut widths = HashMap::new();
+    if let Some(Ok(w)) = descendant.and_then(|d| deref(doc, d.get(b"W").ok()).map(Object::as_array))
+    {
+        // [c [w1 w2 ...]] or [c_first c_last w]
+        let mut i = 0;
+        while i + 1 < w.len() {
+            let Some(first) = number(&w[i]) else { break };
+            match deref(doc, Some(&w[i + 1])) {
+                Some(Object::Array(run)) => {
+                    for (k, width) in run.iter().enumerate() {
+                        if let Some(width) = number(width) {
+                            widths.insert(first as u32 + k as u32, width);
+                        }
+                    }
+                    i += 2;
+                }
+                Some(last) if i + 2 < w.len() => {
+                    let (Some(last), Some(width)) = (number(last), number(&w[i + 2])) else {
+                        break;
+                    };
+                    // A range over more codes than two bytes hold is malformed.
+                    for code in first as u32..=(last as u32).min(0xffff) {
+                        widths.insert(code, width);
+                    }
+                    i += 3;
+                }
+                _ => break,
+            }
+        }
+    }
+    Some(Font {
+        codes: Codes::Double {
+            decoder,
+            texts: HashMap::new(),
+        },
+        widths,
+        default_width,
+    })
+}
+
+/// An estimate of a standard font's width for `c`, in thousandths, for
+/// documents that name one of the fourteen without giving widths.
+fn standard_width(base: &[u8], c: char) -> f64 {
+    let family = |name: &[u8]| base.windows(name.len()).any(|w| w == name);
+    if family(b"Courier") {
+        return 600.0;
+    }
+    let times = family(b"Times");
+    match c {
+        ' ' => {
+            if times {
+                250.0
+            } else {
+                278.0
+            }
+        }
+        '0'..='9' => {
+            if times {
+                500.0
+            } else {
+                556.0
+            }
+        }
+        'A'..='Z' => 667.0,
+        'a'..='z' => {
+            if times {
+                444.0
+            } else {
+                500.0
+            }
+        }
+        _ => 333.0,
+    }
+}
+
+fn number(object: &Object) -> Option<f64> {
+    match object {
+        Object::Integer(i) => Some(*i as f64),
+        Object::Real(r) => Some(f64::from(*r)),
+        _ => None,
+    }
+}
+
+fn deref<'a>(doc: &'a Document, object: Option<&'a Object>) -> Option<&'a Object> {
+    doc.dereference(object?).ok().map(|(_, o)| o)
+}
+
+/// The resource dictionary a page's content is drawn with, inherited or its own.
+fn page_resources(doc: &Document, page_id: lopdf::ObjectId) -> Option<&Dictionary> {
+    let (own, inherited) = doc.get_page_resources(page_id).ok()?;
+    own.or_else(|| {
+        inherited
+            .iter()
+            .find_map(|id| doc.get_object(*id).and_then(Object::as_dict).ok())
+    })
+}
+
+/// An affine map of the plane, as PDF writes it: [a b c d e f].
+#[derive(Debug, Clone, Copy)]
+struct Matrix([f64; 6]);
+
+impl Matrix {
+    const IDENTITY: Matrix = Matrix([1.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
+
+    fn translation(x: f64, y: f64) -> Matrix {
+        Matrix([1.0, 0.0, 0.0, 1.0, x, y])
+    }
+
+    /// `self` then `then`.
+    fn then(self, then: Matrix) -> Matrix {
+        let [a, b, c, d, e, f] = self.0;
+        let [a2, b2, c2, d2, e2, f2] = then.0;
+        Matrix([
+            a * a2 + b * c2,
+            a * b2 + b * d2,
+            c * a2 + d * c2,
+            c * b2 + d * d2,
+            e * a2 + f * c2 + e2,
+            e * b2 + f * d2 + f2,
+        ])
+    }
+
+    fn from_operands(operands: &[Object]) -> Option<Matrix> {
+        let values: Vec<f64> = operands.iter().filter_map(number).collect();
+        <[f64; 6]>::try_from(values).ok().map(Matrix)
+    }
+
+    /// How much the map scales an area, as a length.
+    fn scale(self) -> f64 {
+        let [a, b, c, d, ..] = self.0;
+        (a * d - b * c).abs().sqrt()
+    }
+}
+
+/// The parts of the graphics state that place text (saved by `q`).
+#[derive(Clone, Copy)]
+struct State {
+    ctm: Matrix,
+    /// The current font: the address of its dictionary.
+    font: Option<usize>,
+    size: f64,
+    char_spacing: f64,
+    word_spacing: f64,
+    horizontal_scale: f64,
+    leading: f64,
+}
+
+/// One page's text as it is laid out.
+struct Page<'d, 'c> {
+    doc: &'d Document,
+    fonts: &'c mut FontCache<'d>,
+    out: String,
+    state: State,
+    saved: Vec<State>,
+    text_matrix: Matrix,
+    line_matrix: Matrix,
+    /// Where the last string ended and the line it was on, in page space.
+    last: Option<(f64, f64)>,
+}
+
+impl<'d, 'c> Page<'d, 'c> {
+    fn new(doc: &'d Document, fonts: &'c mut FontCache<'d>) -> Page<'d, 'c> {
+        Page {
+            doc,
+            fonts,
+            out: String::new(),
+            state: State {
+                ctm: Matrix::IDENTITY,
+                font: None,
+                size: 0.0,
+                char_spacing: 0.0,
+                word_spacing: 0.0,
+                horizontal_scale: 1.0,
+                leading: 0.0,
+            },
+            saved: Vec::new(),
+            text_matrix: Matrix::IDENTITY,
+            line_matrix: Matrix::IDENTITY,
+            last: None,
+        }
+    }
+
+    /// Interprets a content stream drawn with `fonts` and `resources`.
+    fn run(
+        &mut self,
+        content: &[u8],
+        fonts: &BTreeMap<Vec<u8>, &'d Dictionary>,
+        resources: Option<&'d Dictionary>,
+        depth: u32,
+    ) -> Result<(), Unread> {
+        // A stream lopdf cannot tokenize holds no text it could give.
+        let Ok(content) = lopdf::content::Content::decode(content) else {
+            return Ok(());
+        };
+        for operation in &content.operations {
+            let operands = operation.operands.as_slice();
+            let num = |i: usize| operands.get(i).and_then(number);
+            match operation.operator.as_str() {
+                "q" => self.saved.push(self.state),
+                "Q" => {
+                    if let Some(state) = self.saved.pop() {
+                        self.state = state;
+                    }
+                }
+                "cm" => {
+                    if let Some(m) = Matrix::from_operands(operands) {
+                        self.state.ctm = m.then(self.state.ctm);
+                    }
+                }
+                "BT" => {
+                    self.text_matrix = Matrix::IDENTITY;
+                    self.line_matrix = Matrix::IDENTITY;
+                }
+                "Tf" => {
+                    let name = operands.first().and_then(|o| o.as_name().ok());
+                    self.state.font = match name.and_then(|n| fonts.get(n)) {
+                        Some(dict) => Some(self.font_of(dict)?),
+                        None => None,
+                    };
+                    self.state.size = num(1).unwrap_or(0.0);
+                }
+                "Tc" => self.state.char_spacing = num(0).unwrap_or(0.0),
+                "Tw" => self.state.word_spacing = num(0).unwrap_or(0.0),
+                "Tz" => self.state.horizontal_scale = num(0).unwrap_or(100.0) / 100.0,
+                "TL" => self.state.leading = num(0).unwrap_or(0.0),
+                "Td" => self.move_line(num(0).unwrap_or(0.0), num(1).unwrap_or(0.0)),
+                "TD" => {
+                    let ty = num(1).unwrap_or(0.0);
+                    self.state.leading = -ty;
+                    self.move_line(num(0).unwrap_or(0.0), ty);
+                }
+                "Tm" => {
+                    if let Some(m) = Matrix::from_operands(operands) {
+                        self.text_matrix = m;
+                        self.line_matrix = m;
+                    }
+                }
+                "T*" => self.move_line(0.0, -self.state.leading),
+                "Tj" => self.show_operand(operands.first()),
+                "'" => {
+                    self.move_line(0.0, -self.state.leading);
+                    self.show_operand(operands.first());
+                }
+                "\"" => {
+                    self.state.word_spacing = num(0).unwrap_or(0.0);
+                    self.state.char_spacing = num(1).unwrap_or(0.0);
+                    self.move_line(0.0, -self.state.leading);
+                    self.show_operand(operands.get(2));
+                }
+                "TJ" => {
+                    let Some(Ok(items)) = operands.first().map(Object::as_array) else {
+                        continue;
+                    };
+                    for item in items {
+                        match item {
+                            Object::String(bytes, _) => self.show(bytes),
+                            other => {
+                                let shift = number(other).unwrap_or(0.0);
+                                let tx =
+                                    -shift / 1000.0 * self.state.size * self.state.horizontal_scale;
+                                self.text_matrix =
+                                    Matrix::translation(tx, 0.0).then(self.text_matrix);
+                            }
+                        }
+                    }
+                }
+                "Do" if depth < MAX_FORM_DEPTH => {
+                    let name = operands.first().and_then(|o| o.as_name().ok());
+                    if let Some(name) = name {
+                        self.form(name, fonts, resources, depth)?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Draws the form XObject `name` of `resources`: its content with its own
+    /// fonts (or those it inherits), through its matrix.
+    fn form(
+        &mut self,
+        name: &[u8],
+        fonts: &BTreeMap<Vec<u8>, &'d Dictionary>,
+        resources: Option<&'d Dictionary>,
+        depth: u32,
+    ) -> Result<(), Unread> {
+        let doc = self.doc;
+        let Some(stream) = resources
+            .and_then(|r| deref(doc, r.get(b"XObject").ok()))
+            .and_then(|x| x.as_dict().ok())
+            .and_then(|x| deref(doc, x.get(name).ok()))
+            .and_then(|o| o.as_stream().ok())
+        else {
+            return Ok(());
+        };
+        if stream.dict.get(b"Subtype").and_then(Object::as_name).ok() != Some(b"Form") {
+            return Ok(());
+        }
+        let own = deref(doc, stream.dict.get(b"Resources").ok()).and_then(|o| o.as_dict().ok());
+        let own_fonts: Option<BTreeMap<Vec<u8>, &Dictionary>> = own
+            .and_then(|r| deref(doc, r.get(b"Font").ok()))
+            .and_then(|f| f.as_dict().ok())
+            .map(|f| {
+                f.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), deref(doc, Some(v))?.as_dict().ok()?)))
+                    .collect()
+            });
+        let content = stream
+            .decompressed_content()
+            .unwrap_or_else(|_| stream.content.clone());
+        let matrix = stream
+            .dict
+            .get(b"Matrix")
+            .and_then(Object::as_array)
+            .ok()
+            .and_then(|m| Matrix::from_operands(m))
+            .unwrap_or(Matrix::IDENTITY);
+        let (saved, text, line) = (self.state, self.text_matrix, self.line_matrix);
+        self.state.ctm = matrix.then(self.state.ctm);
+        let result = self.run(
+            &content,
+            own_fonts.as_ref().unwrap_or(fonts),
+            own.or(resources),
+            depth + 1,
+        );
+        (self.state, self.text_matrix, self.line_matrix) = (saved, text, line);
+        result
+    }
+
+    fn font_of(&mut self, dict: &'d Dictionary) -> Result<usize, Unread> {
+        let key = dict as *const Dictionary as usize;
+        let doc = self.doc;
+        let font = self.fonts.0.entry(key).or_insert_with(|| font(doc, dict));
+        match font {
+            Some(_) => Ok(key),
+            None => Err(Unread::Unsupported),
+        }
+    }
+
+    fn move_line(&mut self, tx: f64, ty: f64) {
+        self.line_matrix = Matrix::translation(tx, ty).then(self.line_matrix);
+        self.text_matrix = self.line_matrix;
+    }
+
+    fn show_operand(&mut self, operand: Option<&Object>) {
+        if let Some(Object::String(bytes, _)) = operand {
+            self.show(bytes);
+        }
+    }
+
+    /// Appends the text of a string, after the space or line break its
+    /// position calls for, and moves the pen past it.
+    fn show(&mut self, bytes: &[u8]) {
+        let Some(Some(font)) = self.state.font.and_then(|key| self.fonts.0.get_mut(&key)) else {
+            return;
+        };
+        let State {
+            ctm,
+            size,
+            char_spacing,
+            word_spacing,
+            horizontal_scale,
+            ..
+        } = self.state;
+        let placed = self.text_matrix.then(ctm);
+        let [.., x, y] = placed.0;
+        let em = size * placed.scale();
+        if let Some((last_end, last_y)) = self.last {
+            let dy = (y - last_y).abs();
+            if dy > em * 1.5 {
+                self.out.push('\n');
+            }
+            if x < last_end && dy > em * 0.5 {
+                self.out.push('\n');
+            }
+            if x > last_end + em * 0.1 {
+                self.out.push(' ');
+            }
+        }
+        let mut advance = 0.0;
+        let widths = (&font.widths, font.default_width);
+        let width = |code: u32| widths.0.get(&code).copied().unwrap_or(widths.1);
+        match &mut font.codes {
+            Codes::Single(texts) => {
+                for &code in bytes {
+                    self.out.push_str(&texts[usize::from(code)]);
+                    let spacing = if code == b' ' { word_spacing } else { 0.0 };
+                    advance += width(u32::from(code)) / 1000.0 * size + char_spacing + spacing;
+                }
+            }
+            Codes::Double { decoder, texts } => {
+                for pair in bytes.chunks(2) {
+                    let code = u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]);
+                    let text = texts
+                        .entry(code)
+                        .or_insert_with(|| code_text(decoder, &code.to_be_bytes()));
+                    self.out.push_str(text);
+                    advance += width(u32::from(code)) / 1000.0 * size + char_spacing;
+                }
+            }
+        }
+        self.text_matrix =
+            Matrix::translation(advance * horizontal_scale, 0.0).then(self.text_matrix);
+        let end = self.text_matrix.then(ctm).0[4];
+        self.last = Some((end, y));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pdf_writer::{Finish, Name, Pdf, Rect, Ref};
+
+    const CATALOG: Ref = Ref::new(1);
+    const TREE: Ref = Ref::new(2);
+    const PAGE: Ref = Ref::new(3);
+    const CONTENT: Ref = Ref::new(4);
+    const HELVETICA: Ref = Ref::new(5);
+
+    /// A one-page document drawing `content`, with Helvetica as /F1, the
+    /// fonts and form XObjects named, and the objects `extra` writes.
+    fn document(
+        content: &[u8],
+        fonts: &[(&str, Ref)],
+        forms: &[(&str, Ref)],
+        extra: impl FnOnce(&mut Pdf),
+    ) -> Vec<u8> {
+        let mut pdf = Pdf::new();
+        pdf.catalog(CATALOG).pages(TREE);
+        pdf.pages(TREE).kids([PAGE]).count(1);
+        let mut page = pdf.page(PAGE);
+        page.media_box(Rect::new(0.0, 0.0, 612.0, 792.0))
+            .parent(TREE)
+            .contents(CONTENT);
+        let mut resources = page.resources();
+        let mut named = resources.fonts();
+        named.pair(Name(b"F1"), HELVETICA);
+        for (name, font) in fonts {
+            named.pair(Name(name.as_bytes()), *font);
+        }
+        named.finish();
+        if !forms.is_empty() {
+            let mut x = resources.x_objects();
+            for (name, form) in forms {
+                x.pair(Name(name.as_bytes()), *form);
+            }
+        }
+        resources.finish();
+        page.finish();
+        pdf.type1_font(HELVETICA)
+            .base_font(Name(b"Helvetica"))
+            .encoding_predefined(Name(b"WinAnsiEncoding"));
+        pdf.stream(CONTENT, content);
+        extra(&mut pdf);
+        pdf.finish()
+    }
+
+    fn text_of(pdf: &[u8]) -> String {
+        pages(pdf).expect("read here").concat()
+    }
+
+    /// Lines of words, each line's white space folded, blank lines between
+    /// paragraphs kept as one empty line, none at the ends.
+    fn layout(text: &str) -> Vec<String> {
+        let mut lines: Vec<String> = Vec::new();
+        for line in text.lines() {
+            let words = line.split_whitespace().collect::<Vec<_>>().join(" ");
+            if !words.is_empty() || lines.last().is_some_and(|l| !l.is_empty()) {
+                lines.push(words);
+            }
+        }
+        while lines.last().is_some_and(String::is_empty) {
+            lines.pop();
+        }
+        lines
+    }
+
+    #[test]
+    fn pages_are_laid_out_as_pdf_extract_lays_them_out() {
+        const WORDS: [&str; 12] = [
+            "Maria",
+            "Garcia",
+            "SSN",
+            "123-45-6788",
+            "account",
+            "0012345678",
+            "Jos\u{e9}",
+            "O'Brien",
+            "paid",
+            "$1,250.00",
+            "on",
+            "2026-03-14",
+        ];
+        let mut rng = crate::test_rng::Rng(0x0005_eed0_f9df_2026);
+        let mut compared_lines = 0;
+        for _ in 0..120 {
+            let mut content = String::new();
+            let mut y = 740.0;
+            for _ in 0..1 + rng.below(6) {
+                let words: Vec<&str> = (0..1 + rng.below(6))
+                    .map(|_| WORDS[rng.below(WORDS.len() as u64) as usize])
+                    .collect();
+                // WinAnsi bytes in a literal string: é is 0xE9 there.
+                let lit = |w: &str| w.replace('\u{e9}', "\\351").replace('\'', "\\'");
+                match rng.below(4) {
+                    // One string, its own spaces.
+                    0 => {
+                        content += &format!(
+                            "BT /F1 12 Tf 72 {y} Td ({}) Tj ET\n",
+                            words.iter().map(|w| lit(w)).collect::<Vec<_>>().join(" ")
+                        )
+                    }
+                    // Words apart by TJ offsets, kerned inside.
+                    1 => {
+                        content += &format!("BT /F1 12 Tf 72 {y} Td [");
+                        for word in &words {
+                            let cut = word.len() / 2;
+                            let (a, b) = word.split_at(cut);
+                            let kern = rng.below(60) as i64 - 30;
+                            content += &format!("({}) {kern} ({}) -400 ", lit(a), lit(b));
+                        }
+                        content += "] TJ ET\n";
+                    }
+                    // A font of size 1, scaled by the text matrix.
+                    2 => {
+                        content += &format!(
+                            "BT /F1 1 Tf 11 0 0 11 72 {y} Tm ({}) Tj ET\n",
+                            words.iter().map(|w| lit(w)).collect::<Vec<_>>().join(" ")
+                        )
+                    }
+                    // Each word placed on its own, well apart.
+                    _ => {
+                        content += &format!("BT /F1 12 Tf 72 {y} Td");
+                        let mut previous = 0;
+                        for word in &words {
+                            content += &format!(" {previous} 0 Td ({}) Tj", lit(word));
+                            previous = (word.chars().count() as u32 + 2) * 10;
+                        }
+                        content += " ET\n";
+                    }
+                }
+                compared_lines += 1;
+                // The next line, or a paragraph's gap.
+                y -= if rng.below(4) == 0 { 40.0 } else { 14.0 };
+            }
+            let pdf = document(content.as_bytes(), &[], &[], |_| {});
+            let theirs = pdf_extract::extract_text_from_mem_by_pages(&pdf)
+                .unwrap()
+                .concat();
+            assert_eq!(layout(&text_of(&pdf)), layout(&theirs), "{content}");
+        }
+        assert!(compared_lines > 300, "{compared_lines}");
+    }
+
+    #[test]
+    fn a_type1_program_s_own_encoding_is_read() {
+        // TeX's fonts: no /Encoding, no ToUnicode; the program says that code
+        // 12 is the "fi" ligature and 92 an opening quote.
+        const PROGRAM: Ref = Ref::new(10);
+        const DESCRIPTOR: Ref = Ref::new(11);
+        const CMR: Ref = Ref::new(12);
+        let clear = b"%!PS-AdobeFont-1.0: CMR10\n/Encoding 256 array\n0 1 255 {1 index exch /.notdef put} for\ndup 12 /fi put\ndup 77 /M put\ndup 97 /a put\ndup 114 /r put\ndup 121 /y put\ndup 71 /G put\ndup 105 /i put\ndup 110 /n put\ndup 102 /f put\ndup 92 /quotedblleft put\nreadonly def\ncurrentdict end\ncurrentfile eexec\n";
+        let pdf = document(
+            b"BT /F2 10 Tf 72 700 Td (\\\\Mary Grif\\014n) Tj ET",
+            &[("F2", CMR)],
+            &[],
+            |pdf| {
+                pdf.stream(PROGRAM, clear)
+                    .pair(Name(b"Length1"), clear.len() as i32);
+                pdf.indirect(DESCRIPTOR)
+                    .dict()
+                    .pair(Name(b"Type"), Name(b"FontDescriptor"))
+                    .pair(Name(b"FontName"), Name(b"CMR10"))
+                    .pair(Name(b"FontFile"), PROGRAM);
+                pdf.type1_font(CMR)
+                    .base_font(Name(b"CMR10"))
+                    .font_descriptor(DESCRIPTOR);
+            },
+        );
+        let text = text_of(&pdf);
+        assert_eq!(layout(&text), ["\u{201c}Mary Griffin"]);
+        assert_eq!(crate::names::count_names(&text), 1);
+    }
+
+    #[test]
+    fn ligatures_are_spelled_out() {
+        // WinAnsi has no ligatures; ToUnicode gives code 1 as U+FB03 "ffi".
+        const MAP: Ref = Ref::new(10);
+        const FONT: Ref = Ref::new(11);
+        let cmap = b"/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n1 begincodespacerange\n<00> <FF>\nendcodespacerange\n1 beginbfchar\n<01> <FB03>\nendbfchar\nendcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n";
+        let pdf = document(
+            b"BT /F2 10 Tf 72 700 Td (Mary Gri\\001n) Tj ET",
+            &[("F2", FONT)],
+            &[],
+            |pdf| {
+                pdf.stream(MAP, cmap);
+                pdf.type1_font(FONT)
+                    .base_font(Name(b"Helvetica"))
+                    .encoding_predefined(Name(b"WinAnsiEncoding"))
+                    .to_unicode(MAP);
+            },
+        );
+        let text = text_of(&pdf);
+        assert_eq!(layout(&text), ["Mary Griffin"]);
+        assert_eq!(crate::names::count_names(&text), 1);
+    }
+
+    /// A Type 0 font with two-byte codes; `to_unicode` says whether it maps them.
+    fn composite(to_unicode: bool) -> Vec<u8> {
+        const MAP: Ref = Ref::new(10);
+        const FONT: Ref = Ref::new(11);
+        const DESCENDANT: Ref = Ref::new(12);
+        // Glyph 3 is "J", 4 "o", 5 "e", 6 a space, 7 "D"; 0x10 to 0x19 the digits.
+        let cmap = b"/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n5 beginbfchar\n<0003> <004A>\n<0004> <006F>\n<0005> <0065>\n<0006> <0020>\n<0007> <0044>\nendbfchar\n1 beginbfrange\n<0010> <0019> <0030>\nendbfrange\nendcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n";
+        document(
+            b"BT /F2 12 Tf 72 700 Td <000300040005000600070004000500060011001200130006> Tj ET",
+            &[("F2", FONT)],
+            &[],
+            |pdf| {
+                pdf.stream(MAP, cmap);
+                let mut font = pdf.indirect(FONT).dict();
+                font.pair(Name(b"Type"), Name(b"Font"))
+                    .pair(Name(b"Subtype"), Name(b"Type0"))
+                    .pair(Name(b"BaseFont"), Name(b"Arial"))
+                    .pair(Name(b"Encoding"), Name(b"Identity-H"))
+                    .insert(Name(b"DescendantFonts"))
+                    .array()
+                    .item(DESCENDANT);
+                if to_unicode {
+                    font.pair(Name(b"ToUnicode"), MAP);
+                }
+                font.finish();
+                pdf.indirect(DESCENDANT)
+                    .dict()
+                    .pair(Name(b"Type"), Name(b"Font"))
+                    .pair(Name(b"Subtype"), Name(b"CIDFontType2"))
+                    .pair(Name(b"BaseFont"), Name(b"Arial"))
+                    .pair(Name(b"DW"), 600);
+            },
+        )
+    }
+
+    #[test]
+    fn composite_fonts_are_read_through_their_unicode_map() {
+        assert_eq!(layout(&text_of(&composite(true))), ["Joe Doe 123"]);
+        // Without one, the codes mean nothing here: pdf-extract is asked.
+        assert!(matches!(pages(&composite(false)), Err(Unread::Unsupported)));
+    }
+
+    #[test]
+    fn text_inside_a_form_is_read() {
+        const FORM: Ref = Ref::new(10);
+        let pdf = document(
+            b"BT /F1 12 Tf 72 720 Td (Payroll) Tj ET q 1 0 0 1 0 -40 cm /Fm1 Do Q",
+            &[],
+            &[("Fm1", FORM)],
+            |pdf| {
+                let inner = b"BT /F1 12 Tf 72 700 Td (Jane Doe 123-45-6788) Tj ET";
+                pdf.form_xobject(FORM, inner)
+                    .bbox(Rect::new(0.0, 0.0, 612.0, 792.0));
+            },
+        );
+        assert_eq!(
+            layout(&text_of(&pdf)),
+            ["Payroll", "", "Jane Doe 123-45-6788"]
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_no_pdf_is_broken() {
+        assert!(matches!(
+            pages(b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ntrailer garbage"),
+            Err(Unread::Broken(_))
+        ));
+    }
+}
