@@ -46,28 +46,27 @@ pub fn pages(bytes: &[u8]) -> Result<Vec<String>, Unread> {
     Ok(pages)
 }
 
-/// Fonts decoded so far, by the address of their dictionary in the document
-/// (which outlives the cache): pages share their fonts.
+/// Fonts decoded so far, with the address of their dictionary in the
+/// document (which outlives the cache): pages share their fonts, and a
+/// document has few, so they are found by a look down the list.
 #[derive(Default)]
-struct FontCache<'d>(HashMap<usize, Option<Font<'d>>>);
+struct FontCache<'d>(Vec<(usize, Option<Font<'d>>)>);
 
-/// What a font's codes say and how far each moves the pen.
-struct Font<'d> {
-    codes: Codes<'d>,
-    /// Widths by code in thousandths of the font size (a Type 3 font's already
-    /// scaled by its matrix).
-    widths: HashMap<u32, f64>,
-    default_width: f64,
-}
-
-enum Codes<'d> {
-    /// One byte a code: the text of each.
-    Single(Box<[Box<str>]>),
+/// What a font's codes say and how far each moves the pen, in thousandths of
+/// the font size (a Type 3 font's already scaled by its matrix).
+enum Font<'d> {
+    /// One byte a code: the text and width of each.
+    Single {
+        texts: Box<[Box<str>]>,
+        widths: Box<[f64; 256]>,
+    },
     /// Two bytes a code (Identity-H or -V), through the ToUnicode map, each
     /// decoded the first time it is met: a document uses few of them.
     Double {
-        decoder: lopdf::Encoding<'d>,
+        decoder: Box<lopdf::Encoding<'d>>,
         texts: HashMap<u16, Box<str>>,
+        widths: HashMap<u16, f64>,
+        default_width: f64,
     },
 }
 
@@ -116,38 +115,36 @@ fn font<'d>(doc: &'d Document, dict: &'d Dictionary) -> Option<Font<'d>> {
     } else {
         1.0
     };
-    let mut widths = HashMap::new();
+    let missing = deref(doc, dict.get(b"FontDescriptor").ok())
+        .and_then(|d| d.as_dict().ok())
+        .and_then(|d| d.get(b"MissingWidth").ok())
+        .and_then(number);
+    let mut widths = Box::new([missing.unwrap_or(500.0); 256]);
+    let mut given = false;
     let first = deref(doc, dict.get(b"FirstChar").ok())
         .and_then(|o| o.as_i64().ok())
         .unwrap_or(0);
     if let Some(Ok(array)) = deref(doc, dict.get(b"Widths").ok()).map(Object::as_array) {
         for (i, w) in array.iter().enumerate() {
-            if let Some(w) = number(deref(doc, Some(w)).unwrap_or(w)) {
-                widths.insert((first + i as i64) as u32, w * scale);
+            let code = usize::try_from(first + i as i64).ok().filter(|&c| c < 256);
+            if let (Some(code), Some(w)) = (code, number(deref(doc, Some(w)).unwrap_or(w))) {
+                widths[code] = w * scale;
+                given = true;
             }
         }
     }
-    let missing = deref(doc, dict.get(b"FontDescriptor").ok())
-        .and_then(|d| d.as_dict().ok())
-        .and_then(|d| d.get(b"MissingWidth").ok())
-        .and_then(number);
     let base = dict
         .get(b"BaseFont")
         .and_then(Object::as_name)
         .unwrap_or(b"");
-    if widths.is_empty() {
+    if !given {
         // A standard font named without widths: estimated by the kind of
         // character, close enough to tell a word's end from the next word.
-        for (code, text) in texts.iter().enumerate() {
-            let c = text.chars().next().unwrap_or(' ');
-            widths.insert(code as u32, standard_width(base, c));
+        for (width, text) in widths.iter_mut().zip(texts.iter()) {
+            *width = standard_width(base, text.chars().next().unwrap_or(' '));
         }
     }
-    Some(Font {
-        codes: Codes::Single(texts),
-        widths,
-        default_width: missing.unwrap_or(500.0),
-    })
+    Some(Font::Single { texts, widths })
 }
 
 /// What each of the 256 codes of a simple font decodes to, through lopdf.
@@ -292,8 +289,9 @@ fn composite_font<'d>(doc: &'d Document, dict: &'d Dictionary) -> Option<Font<'d
             match deref(doc, Some(&w[i + 1])) {
                 Some(Object::Array(run)) => {
                     for (k, width) in run.iter().enumerate() {
-                        if let Some(width) = number(width) {
-                            widths.insert(first as u32 + k as u32, width);
+                        let code = u16::try_from(first as u32 + k as u32);
+                        if let (Ok(code), Some(width)) = (code, number(width)) {
+                            widths.insert(code, width);
                         }
                     }
                     i += 2;
@@ -304,7 +302,7 @@ fn composite_font<'d>(doc: &'d Document, dict: &'d Dictionary) -> Option<Font<'d
                     };
                     // A range over more codes than two bytes hold is malformed.
                     for code in first as u32..=(last as u32).min(0xffff) {
-                        widths.insert(code, width);
+                        widths.insert(code as u16, width);
                     }
                     i += 3;
                 }
@@ -312,11 +310,9 @@ fn composite_font<'d>(doc: &'d Document, dict: &'d Dictionary) -> Option<Font<'d
             }
         }
     }
-    Some(Font {
-        codes: Codes::Double {
-            decoder,
-            texts: HashMap::new(),
-        },
+    Some(Font::Double {
+        decoder: Box::new(decoder),
+        texts: HashMap::new(),
         widths,
         default_width,
     })
@@ -420,7 +416,7 @@ impl Matrix {
 #[derive(Clone, Copy)]
 struct State {
     ctm: Matrix,
-    /// The current font: the address of its dictionary.
+    /// The current font: its place in the cache.
     font: Option<usize>,
     size: f64,
     char_spacing: f64,
@@ -612,12 +608,19 @@ impl<'d, 'c> Page<'d, 'c> {
         result
     }
 
+    /// The font of `dict`'s place in the cache, decoded the first time.
     fn font_of(&mut self, dict: &'d Dictionary) -> Result<usize, Unread> {
         let key = dict as *const Dictionary as usize;
-        let doc = self.doc;
-        let font = self.fonts.0.entry(key).or_insert_with(|| font(doc, dict));
-        match font {
-            Some(_) => Ok(key),
+        let cache = &mut self.fonts.0;
+        let index = match cache.iter().position(|(k, _)| *k == key) {
+            Some(index) => index,
+            None => {
+                cache.push((key, font(self.doc, dict)));
+                cache.len() - 1
+            }
+        };
+        match cache[index].1 {
+            Some(_) => Ok(index),
             None => Err(Unread::Unsupported),
         }
     }
@@ -636,7 +639,7 @@ impl<'d, 'c> Page<'d, 'c> {
     /// Appends the text of a string, after the space or line break its
     /// position calls for, and moves the pen past it.
     fn show(&mut self, bytes: &[u8]) {
-        let Some(Some(font)) = self.state.font.and_then(|key| self.fonts.0.get_mut(&key)) else {
+        let Some((_, Some(font))) = self.state.font.and_then(|i| self.fonts.0.get_mut(i)) else {
             return;
         };
         let State {
@@ -663,24 +666,29 @@ impl<'d, 'c> Page<'d, 'c> {
             }
         }
         let mut advance = 0.0;
-        let widths = (&font.widths, font.default_width);
-        let width = |code: u32| widths.0.get(&code).copied().unwrap_or(widths.1);
-        match &mut font.codes {
-            Codes::Single(texts) => {
+        match font {
+            Font::Single { texts, widths } => {
                 for &code in bytes {
-                    self.out.push_str(&texts[usize::from(code)]);
-                    let spacing = if code == b' ' { word_spacing } else { 0.0 };
-                    advance += width(u32::from(code)) / 1000.0 * size + char_spacing + spacing;
+                    let code = usize::from(code);
+                    self.out.push_str(&texts[code]);
+                    let spacing = if code == 32 { word_spacing } else { 0.0 };
+                    advance += widths[code] / 1000.0 * size + char_spacing + spacing;
                 }
             }
-            Codes::Double { decoder, texts } => {
+            Font::Double {
+                decoder,
+                texts,
+                widths,
+                default_width,
+            } => {
                 for pair in bytes.chunks(2) {
                     let code = u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]);
                     let text = texts
                         .entry(code)
                         .or_insert_with(|| code_text(decoder, &code.to_be_bytes()));
                     self.out.push_str(text);
-                    advance += width(u32::from(code)) / 1000.0 * size + char_spacing;
+                    let width = widths.get(&code).copied().unwrap_or(*default_width);
+                    advance += width / 1000.0 * size + char_spacing;
                 }
             }
         }
