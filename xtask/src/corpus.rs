@@ -26,6 +26,18 @@ impl Label {
         self.ssn + self.card + self.license + self.account
     }
 
+    /// Two documents in one file (an archive's members, a mailbox's messages).
+    fn and(self, other: Label) -> Label {
+        Label {
+            ssn: self.ssn + other.ssn,
+            card: self.card + other.card,
+            license: self.license + other.license,
+            account: self.account + other.account,
+            pi: self.pi || other.pi,
+            named: self.named || other.named,
+        }
+    }
+
     /// PI over a "nearby window of text": the 3-8 paragraphs of a document whose
     /// paragraphs are lines (HTML blocks, Word paragraphs) are one window.
     fn as_one_window(mut self) -> Label {
@@ -381,6 +393,60 @@ fn xlsx(path: &Path, rng: &mut Rng) -> anyhow::Result<Label> {
     Ok(label)
 }
 
+/// A one-page PDF of the paragraphs of `text`, wrapped into lines of Helvetica
+/// as report and invoice generators set them, a wider gap between paragraphs.
+fn pdf(path: &Path, text: &str) -> anyhow::Result<()> {
+    use pdf_writer::{Content, Name, Pdf, Rect, Ref, Str};
+    let (catalog, tree, page, font, content) = (
+        Ref::new(1),
+        Ref::new(2),
+        Ref::new(3),
+        Ref::new(4),
+        Ref::new(5),
+    );
+    let mut doc = Pdf::new();
+    doc.catalog(catalog).pages(tree);
+    doc.pages(tree).kids([page]).count(1);
+    let mut p = doc.page(page);
+    p.media_box(Rect::new(0.0, 0.0, 612.0, 792.0))
+        .parent(tree)
+        .contents(content);
+    p.resources().fonts().pair(Name(b"F1"), font);
+    drop(p);
+    doc.type1_font(font)
+        .base_font(Name(b"Helvetica"))
+        .encoding_predefined(Name(b"WinAnsiEncoding"));
+    let mut drawn = Content::new();
+    let mut y = 740.0;
+    for paragraph in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
+        let mut line = String::new();
+        let mut lines = Vec::new();
+        for word in paragraph.split(' ') {
+            if !line.is_empty() && line.len() + word.len() > 90 {
+                lines.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        lines.push(line);
+        for line in lines {
+            drawn
+                .begin_text()
+                .set_font(Name(b"F1"), 10.0)
+                .next_line(72.0, y)
+                .show(Str(line.as_bytes()))
+                .end_text();
+            y -= 13.0;
+        }
+        y -= 13.0;
+    }
+    doc.stream(content, &drawn.finish().into_vec());
+    std::fs::write(path, doc.finish())?;
+    Ok(())
+}
+
 /// Writes `files` documents under `dir`, cycling through the formats, and returns
 /// each file's name with its label.
 pub fn generate(dir: &Path, files: usize, seed: u64) -> anyhow::Result<Vec<(String, Label)>> {
@@ -389,7 +455,8 @@ pub fn generate(dir: &Path, files: usize, seed: u64) -> anyhow::Result<Vec<(Stri
     for index in 0..files {
         let sub = dir.join(format!("{:02}", index % 40));
         std::fs::create_dir_all(&sub)?;
-        let (name, label) = match index % 6 {
+        let folder = index % 40;
+        let (name, label) = match index % 11 {
             0 => {
                 let (text, label) = text_document(&mut rng);
                 let name = format!("{:02}/note-{index}.txt", index % 40);
@@ -419,9 +486,61 @@ pub fn generate(dir: &Path, files: usize, seed: u64) -> anyhow::Result<Vec<(Stri
                 let label = docx(&dir.join(&name), &mut rng)?;
                 (name, label)
             }
-            _ => {
+            5 => {
                 let name = format!("{:02}/payroll-{index}.xlsx", index % 40);
                 let label = xlsx(&dir.join(&name), &mut rng)?;
+                (name, label)
+            }
+            6 => {
+                let (text, label) = text_document(&mut rng);
+                let name = format!("{folder:02}/statement-{index}.pdf");
+                pdf(&dir.join(&name), &text)?;
+                (name, label)
+            }
+            7 => {
+                // An archive of a note and a roster, as files are sent.
+                let (text, note) = text_document(&mut rng);
+                let (csv, roster) = csv_document(&mut rng);
+                let name = format!("{folder:02}/records-{index}.zip");
+                zip_file(
+                    &dir.join(&name),
+                    &[("note.txt", text), ("staff/roster.csv", csv)],
+                )?;
+                (name, note.and(roster))
+            }
+            8 => {
+                let (text, label) = text_document(&mut rng);
+                let name = format!("{folder:02}/archived-{index}.txt.gz");
+                let mut gz = flate2::write::GzEncoder::new(
+                    std::fs::File::create(dir.join(&name))?,
+                    flate2::Compression::default(),
+                );
+                gz.write_all(text.as_bytes())?;
+                gz.finish()?;
+                (name, label)
+            }
+            9 => {
+                // A mailbox of two messages, each its own record.
+                let (first, a) = email_document(&mut rng);
+                let (second, b) = email_document(&mut rng);
+                let name = format!("{folder:02}/inbox-{index}.mbox");
+                let mbox = format!(
+                    "From client@example.com Mon Mar  2 10:00:00 2026\n{}\nFrom client@example.com Tue Mar  3 11:00:00 2026\n{}\n",
+                    first.replace("\r\n", "\n"),
+                    second.replace("\r\n", "\n")
+                );
+                std::fs::write(dir.join(&name), mbox)?;
+                (name, a.and(b))
+            }
+            _ => {
+                // Saved by Windows tools: UTF-16 with a byte-order mark.
+                let (text, label) = text_document(&mut rng);
+                let name = format!("{folder:02}/export-{index}.txt");
+                let bytes: Vec<u8> = [0xff, 0xfe]
+                    .into_iter()
+                    .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+                    .collect();
+                std::fs::write(dir.join(&name), bytes)?;
                 (name, label)
             }
         };
