@@ -700,7 +700,7 @@ impl<'d, 'c> Page<'d, 'c> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use pdf_writer::{Finish, Name, Pdf, Rect, Ref};
 
@@ -712,7 +712,7 @@ mod tests {
 
     /// A one-page document drawing `content`, with Helvetica as /F1, the
     /// fonts and form XObjects named, and the objects `extra` writes.
-    fn document(
+    pub(crate) fn document(
         content: &[u8],
         fonts: &[(&str, Ref)],
         forms: &[(&str, Ref)],
@@ -899,7 +899,7 @@ mod tests {
     }
 
     /// A Type 0 font with two-byte codes; `to_unicode` says whether it maps them.
-    fn composite(to_unicode: bool) -> Vec<u8> {
+    pub(crate) fn composite(to_unicode: bool) -> Vec<u8> {
         const MAP: Ref = Ref::new(10);
         const FONT: Ref = Ref::new(11);
         const DESCENDANT: Ref = Ref::new(12);
