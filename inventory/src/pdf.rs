@@ -12,6 +12,10 @@
 //! and is several times slower.
 
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+/// The text of each of a simple font's 256 codes (empty for none).
+type Texts = Rc<[Box<str>]>;
 
 use lopdf::{Dictionary, Document, Object};
 
@@ -46,6 +50,15 @@ pub fn pages(bytes: &[u8]) -> Result<Vec<String>, Unread> {
     Ok(pages)
 }
 
+thread_local! {
+    /// The texts of the predefined encodings (WinAnsiEncoding...) by name, as
+    /// decoded the first time a document on this thread named one: most
+    /// documents' fonts are such, and decoding 256 codes costs more than
+    /// reading a one-page document.
+    static NAMED_ENCODINGS: std::cell::RefCell<Vec<(Vec<u8>, Texts)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Fonts decoded so far, with the address of their dictionary in the
 /// document (which outlives the cache): pages share their fonts, and a
 /// document has few, so they are found by a look down the list.
@@ -57,7 +70,7 @@ struct FontCache<'d>(Vec<(usize, Option<Font<'d>>)>);
 enum Font<'d> {
     /// One byte a code: the text and width of each.
     Single {
-        texts: Box<[Box<str>]>,
+        texts: Texts,
         widths: Box<[f64; 256]>,
     },
     /// Two bytes a code (Identity-H or -V), through the ToUnicode map, each
@@ -79,33 +92,22 @@ fn font<'d>(doc: &'d Document, dict: &'d Dictionary) -> Option<Font<'d>> {
     if subtype == b"Type0" {
         return composite_font(doc, dict);
     }
-    // ToUnicode is the font's own word on what its codes mean; lopdf prefers
-    // /Encoding, so it is asked of a copy without one first.
-    let from_map = dict.has(b"ToUnicode").then(|| {
-        let mut only_map = dict.clone();
-        only_map.remove(b"Encoding");
-        single_byte_texts(doc, &only_map)
-    });
-    // Without /Encoding, an embedded Type 1 program's own encoding is the
-    // font's (TeX's fonts put ligatures and quotes where StandardEncoding has
-    // other characters or none).
-    let from_encoding = if dict.has(b"Encoding") {
-        single_byte_texts(doc, dict)
-    } else {
-        builtin_texts(doc, dict).or_else(|| single_byte_texts(doc, dict))
+    let texts = match dict.get(b"Encoding") {
+        // A predefined encoding means the same in every document: decoded once.
+        Ok(Object::Name(name)) if !dict.has(b"ToUnicode") => {
+            NAMED_ENCODINGS.with_borrow_mut(|named| {
+                if let Some((_, texts)) = named.iter().find(|(n, _)| n == name) {
+                    return texts.clone();
+                }
+                let texts: Texts = single_byte_texts(doc, dict)
+                    .unwrap_or_else(|| vec![Box::default(); 256].into_boxed_slice())
+                    .into();
+                named.push((name.clone(), texts.clone()));
+                texts
+            })
+        }
+        _ => own_texts(doc, dict),
     };
-    let texts: Box<[Box<str>]> = (0..256)
-        .map(|code| {
-            from_map
-                .as_ref()
-                .and_then(|map| map.as_ref())
-                .map(|map| &map[code])
-                .filter(|text| !text.is_empty())
-                .or(from_encoding.as_ref().map(|e| &e[code]))
-                .cloned()
-                .unwrap_or_default()
-        })
-        .collect();
     let scale = if subtype == b"Type3" {
         dict.get(b"FontMatrix")
             .and_then(Object::as_array)
@@ -145,6 +147,38 @@ fn font<'d>(doc: &'d Document, dict: &'d Dictionary) -> Option<Font<'d>> {
         }
     }
     Some(Font::Single { texts, widths })
+}
+
+/// The texts of a simple font's codes by its own ToUnicode map, /Encoding or
+/// embedded program.
+fn own_texts(doc: &Document, dict: &Dictionary) -> Texts {
+    // ToUnicode is the font's own word on what its codes mean; lopdf prefers
+    // /Encoding, so it is asked of a copy without one first.
+    let from_map = dict.has(b"ToUnicode").then(|| {
+        let mut only_map = dict.clone();
+        only_map.remove(b"Encoding");
+        single_byte_texts(doc, &only_map)
+    });
+    // Without /Encoding, an embedded Type 1 program's own encoding is the
+    // font's (TeX's fonts put ligatures and quotes where StandardEncoding has
+    // other characters or none).
+    let from_encoding = if dict.has(b"Encoding") {
+        single_byte_texts(doc, dict)
+    } else {
+        builtin_texts(doc, dict).or_else(|| single_byte_texts(doc, dict))
+    };
+    (0..256)
+        .map(|code| {
+            from_map
+                .as_ref()
+                .and_then(|map| map.as_ref())
+                .map(|map| &map[code])
+                .filter(|text| !text.is_empty())
+                .or(from_encoding.as_ref().map(|e| &e[code]))
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 /// What each of the 256 codes of a simple font decodes to, through lopdf.
