@@ -83,16 +83,12 @@ pub fn extract(
         }
         zip_like(name, ext, bytes, depth, budget, parts, notes);
     } else if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut inner = Vec::new();
         let limit = budget.remaining.min(bytes.len() as u64 * budget.max_ratio);
-        match flate2::read::GzDecoder::new(bytes)
-            .take(limit + 1)
-            .read_to_end(&mut inner)
-        {
-            Ok(read) if read as u64 > limit => notes.push(format!(
+        match gunzip(bytes, limit) {
+            Ok(None) => notes.push(format!(
                 "{name}: expands beyond the limit (archive bomb?); not read"
             )),
-            Ok(_) => {
+            Ok(Some(inner)) => {
                 budget.remaining -= inner.len() as u64;
                 let inner_name = name
                     .strip_suffix(".gz")
@@ -270,6 +266,39 @@ fn inflate(input: &[u8], limit: u64, expected: u64) -> Result<Option<Vec<u8>>, S
         }
     }
     streaming_inflate(input, limit, expected)
+}
+
+/// Expands gzip data, every member of it; `None` past `limit` bytes.
+fn gunzip(bytes: &[u8], limit: u64) -> Result<Option<Vec<u8>>, String> {
+    // Fast path: one buffer of the size the last trailer gives, filled by
+    // libdeflate, which stops after the first member and checks it against
+    // its own trailer. It is kept only if it is also the whole file's last
+    // member (its size and CRC-32 are the file's last eight bytes), so a file
+    // of several members goes the streaming way below, which reads them all,
+    // and alone decides errors and the limit.
+    if let Some(trailer) = bytes.len().checked_sub(8).map(|at| &bytes[at..]) {
+        let crc = u32::from_le_bytes(trailer[..4].try_into().expect("four bytes"));
+        let size = u64::from(u32::from_le_bytes(
+            trailer[4..].try_into().expect("four bytes"),
+        ));
+        if size <= limit.min(WHOLE_INFLATE_MAX) {
+            let mut out = vec![0; size as usize];
+            let whole = WHOLE_INFLATER
+                .with_borrow_mut(|inflater| inflater.gzip_decompress(bytes, &mut out));
+            if whole.is_ok_and(|len| len as u64 == size) && crc32fast::hash(&out) == crc {
+                return Ok(Some(out));
+            }
+        }
+    }
+    let mut inner = Vec::new();
+    match flate2::read::MultiGzDecoder::new(bytes)
+        .take(limit + 1)
+        .read_to_end(&mut inner)
+    {
+        Ok(read) if read as u64 > limit => Ok(None),
+        Ok(_) => Ok(Some(inner)),
+        Err(err) => Err(err.to_string()),
+    }
 }
 
 /// The largest member the fast path expands in one buffer.
@@ -1402,6 +1431,51 @@ mod tests {
         let bomb = zip_of(&[("zeros.bin", &zeros)]);
         assert!(bomb.len() < (1 << 20), "compresses well");
         let report = scan_bytes("bomb.zip", &bomb);
+        assert!(
+            report
+                .error
+                .as_deref()
+                .unwrap_or("")
+                .contains("archive bomb"),
+            "{report:?}"
+        );
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(data).unwrap();
+        gz.finish().unwrap()
+    }
+
+    #[test]
+    fn every_member_of_a_gzip_file_is_read_and_a_bomb_is_not() {
+        let one = b"Dear John Smith, your SSN 123-45-6788.\n\n".repeat(3);
+        let other = b"Card 4111 1111 1111 1111 for Mary Jones.\n\n";
+        assert_eq!(scan_bytes("a.txt.gz", &gzip(&one)).findings.counts.ssn, 3);
+        // Two members, as `cat a.gz b.gz` makes: the last trailer is the
+        // second's, so the fast path's check fails and both are read.
+        let both = [gzip(&one), gzip(other)].concat();
+        let report = scan_bytes("both.txt.gz", &both);
+        assert_eq!(
+            (report.findings.counts.ssn, report.findings.counts.card),
+            (3, 1),
+            "{report:?}"
+        );
+        // Two members of one size: only the CRC-32 tells the first from the last.
+        let (a, b) = (
+            b"SSN 123-45-6788 for John Smith.\n",
+            b"SSN 234-56-7891 for Mary Jones.\n",
+        );
+        assert_eq!(a.len(), b.len());
+        let same_size = [gzip(a), gzip(b)].concat();
+        let report = scan_bytes("same.txt.gz", &same_size);
+        assert_eq!(report.findings.counts.ssn, 2, "{report:?}");
+        let mut damaged = gzip(&one);
+        let middle = damaged.len() / 2;
+        damaged[middle] ^= 0x55;
+        assert!(scan_bytes("damaged.txt.gz", &damaged).error.is_some());
+        let bomb = gzip(&vec![0u8; 64 << 20]);
+        let report = scan_bytes("zeros.gz", &bomb);
         assert!(
             report
                 .error
