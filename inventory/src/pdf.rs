@@ -135,15 +135,13 @@ fn font<'d>(doc: &'d Document, dict: &'d Dictionary) -> Option<Font<'d>> {
             }
         }
     }
-    let base = dict
-        .get(b"BaseFont")
-        .and_then(Object::as_name)
-        .unwrap_or(b"");
     if !given {
         // A standard font named without widths: estimated by the kind of
         // character, close enough to tell a word's end from the next word.
+        let base_font = dict.get(b"BaseFont").and_then(Object::as_name);
+        let standard = Standard::of(base_font.unwrap_or(b""));
         for (width, text) in widths.iter_mut().zip(texts.iter()) {
-            *width = standard_width(base, text.chars().next().unwrap_or(' '));
+            *width = standard.width(text.chars().next().unwrap_or(' '));
         }
     }
     Some(Font::Single { texts, widths })
@@ -352,38 +350,42 @@ fn composite_font<'d>(doc: &'d Document, dict: &'d Dictionary) -> Option<Font<'d
     })
 }
 
-/// An estimate of a standard font's width for `c`, in thousandths, for
-/// documents that name one of the fourteen without giving widths.
-fn standard_width(base: &[u8], c: char) -> f64 {
-    let family = |name: &[u8]| base.windows(name.len()).any(|w| w == name);
-    if family(b"Courier") {
-        return 600.0;
+/// The three shapes of the standard fourteen fonts, for documents that name
+/// one without giving its widths.
+#[derive(Clone, Copy)]
+enum Standard {
+    Courier,
+    Times,
+    /// Helvetica, and any other font without widths: Arial is its twin.
+    Sans,
+}
+
+impl Standard {
+    fn of(base_font: &[u8]) -> Standard {
+        let named = |family: &[u8]| base_font.windows(family.len()).any(|w| w == family);
+        if named(b"Courier") {
+            Standard::Courier
+        } else if named(b"Times") {
+            Standard::Times
+        } else {
+            Standard::Sans
+        }
     }
-    let times = family(b"Times");
-    match c {
-        ' ' => {
-            if times {
-                250.0
-            } else {
-                278.0
-            }
+
+    /// An estimate of the width of `c`, in thousandths, by its kind.
+    fn width(self, c: char) -> f64 {
+        let times = matches!(self, Standard::Times);
+        match (self, c) {
+            (Standard::Courier, _) => 600.0,
+            (_, ' ') if times => 250.0,
+            (_, ' ') => 278.0,
+            (_, '0'..='9') if times => 500.0,
+            (_, '0'..='9') => 556.0,
+            (_, 'A'..='Z') => 667.0,
+            (_, 'a'..='z') if times => 444.0,
+            (_, 'a'..='z') => 500.0,
+            _ => 333.0,
         }
-        '0'..='9' => {
-            if times {
-                500.0
-            } else {
-                556.0
-            }
-        }
-        'A'..='Z' => 667.0,
-        'a'..='z' => {
-            if times {
-                444.0
-            } else {
-                500.0
-            }
-        }
-        _ => 333.0,
     }
 }
 
