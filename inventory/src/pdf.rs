@@ -71,6 +71,9 @@ enum Font<'d> {
     /// One byte a code: the text and width of each.
     Single {
         texts: Texts,
+        /// The code's text when it is one ASCII character (most are), else 0:
+        /// pushed as a byte, without a copy of a string.
+        ascii: Box<[u8; 256]>,
         widths: Box<[f64; 256]>,
     },
     /// Two bytes a code (Identity-H or -V), through the ToUnicode map, each
@@ -144,7 +147,17 @@ fn font<'d>(doc: &'d Document, dict: &'d Dictionary) -> Option<Font<'d>> {
             *width = standard.width(text.chars().next().unwrap_or(' '));
         }
     }
-    Some(Font::Single { texts, widths })
+    let mut ascii = Box::new([0u8; 256]);
+    for (byte, text) in ascii.iter_mut().zip(texts.iter()) {
+        if let [b] = text.as_bytes() {
+            *byte = if b.is_ascii() { *b } else { 0 };
+        }
+    }
+    Some(Font::Single {
+        texts,
+        ascii,
+        widths,
+    })
 }
 
 /// The texts of a simple font's codes by its own ToUnicode map, /Encoding or
@@ -703,10 +716,17 @@ impl<'d, 'c> Page<'d, 'c> {
         }
         let mut advance = 0.0;
         match font {
-            Font::Single { texts, widths } => {
+            Font::Single {
+                texts,
+                ascii,
+                widths,
+            } => {
                 for &code in bytes {
                     let code = usize::from(code);
-                    self.out.push_str(&texts[code]);
+                    match ascii[code] {
+                        0 => self.out.push_str(&texts[code]),
+                        byte => self.out.push(char::from(byte)),
+                    }
                     let spacing = if code == 32 { word_spacing } else { 0.0 };
                     advance += widths[code] / 1000.0 * size + char_spacing + spacing;
                 }
