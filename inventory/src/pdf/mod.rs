@@ -19,6 +19,10 @@ type Texts = Rc<[Box<str>]>;
 
 use lopdf::{Dictionary, Document, Object};
 
+use content::Operand;
+
+mod content;
+
 /// Form XObjects inside form XObjects, at most: deeper ones are not read.
 const MAX_FORM_DEPTH: u32 = 8;
 
@@ -449,9 +453,13 @@ impl Matrix {
         ])
     }
 
-    fn from_operands(operands: &[Object]) -> Option<Matrix> {
-        let values: Vec<f64> = operands.iter().filter_map(number).collect();
-        <[f64; 6]>::try_from(values).ok().map(Matrix)
+    /// The matrix of exactly six numbers.
+    fn from_values(mut values: impl Iterator<Item = Option<f64>>) -> Option<Matrix> {
+        let mut m = [0.0; 6];
+        for slot in &mut m {
+            *slot = values.next()??;
+        }
+        values.next().is_none().then_some(Matrix(m))
     }
 
     /// How much the map scales an area, as a length.
@@ -517,74 +525,72 @@ impl<'d, 'c> Page<'d, 'c> {
         resources: Option<&'d Dictionary>,
         depth: u32,
     ) -> Result<(), Unread> {
-        // A stream lopdf cannot tokenize holds no text it could give.
-        let Ok(content) = lopdf::content::Content::decode(content) else {
-            return Ok(());
-        };
-        for operation in &content.operations {
-            let operands = operation.operands.as_slice();
-            let num = |i: usize| operands.get(i).and_then(number);
-            match operation.operator.as_str() {
-                "q" => self.saved.push(self.state),
-                "Q" => {
+        content::for_each_operation(content, |operator, operands| {
+            let num = |i: usize| operands.get(i).and_then(Operand::number);
+            let name = |i: usize| match operands.get(i) {
+                Some(Operand::Name(name)) => Some(name.as_slice()),
+                _ => None,
+            };
+            match operator {
+                b"q" => self.saved.push(self.state),
+                b"Q" => {
                     if let Some(state) = self.saved.pop() {
                         self.state = state;
                     }
                 }
-                "cm" => {
-                    if let Some(m) = Matrix::from_operands(operands) {
+                b"cm" => {
+                    if let Some(m) = Matrix::from_values(operands.iter().map(Operand::number)) {
                         self.state.ctm = m.then(self.state.ctm);
                     }
                 }
-                "BT" => {
+                b"BT" => {
                     self.text_matrix = Matrix::IDENTITY;
                     self.line_matrix = Matrix::IDENTITY;
                 }
-                "Tf" => {
-                    let name = operands.first().and_then(|o| o.as_name().ok());
-                    self.state.font = match name.and_then(|n| fonts.get(n)) {
+                b"Tf" => {
+                    self.state.font = match name(0).and_then(|n| fonts.get(n)) {
                         Some(dict) => Some(self.font_of(dict)?),
                         None => None,
                     };
                     self.state.size = num(1).unwrap_or(0.0);
                 }
-                "Tc" => self.state.char_spacing = num(0).unwrap_or(0.0),
-                "Tw" => self.state.word_spacing = num(0).unwrap_or(0.0),
-                "Tz" => self.state.horizontal_scale = num(0).unwrap_or(100.0) / 100.0,
-                "TL" => self.state.leading = num(0).unwrap_or(0.0),
-                "Td" => self.move_line(num(0).unwrap_or(0.0), num(1).unwrap_or(0.0)),
-                "TD" => {
+                b"Tc" => self.state.char_spacing = num(0).unwrap_or(0.0),
+                b"Tw" => self.state.word_spacing = num(0).unwrap_or(0.0),
+                b"Tz" => self.state.horizontal_scale = num(0).unwrap_or(100.0) / 100.0,
+                b"TL" => self.state.leading = num(0).unwrap_or(0.0),
+                b"Td" => self.move_line(num(0).unwrap_or(0.0), num(1).unwrap_or(0.0)),
+                b"TD" => {
                     let ty = num(1).unwrap_or(0.0);
                     self.state.leading = -ty;
                     self.move_line(num(0).unwrap_or(0.0), ty);
                 }
-                "Tm" => {
-                    if let Some(m) = Matrix::from_operands(operands) {
+                b"Tm" => {
+                    if let Some(m) = Matrix::from_values(operands.iter().map(Operand::number)) {
                         self.text_matrix = m;
                         self.line_matrix = m;
                     }
                 }
-                "T*" => self.move_line(0.0, -self.state.leading),
-                "Tj" => self.show_operand(operands.first()),
-                "'" => {
+                b"T*" => self.move_line(0.0, -self.state.leading),
+                b"Tj" => self.show_operand(operands.first()),
+                b"'" => {
                     self.move_line(0.0, -self.state.leading);
                     self.show_operand(operands.first());
                 }
-                "\"" => {
+                b"\"" => {
                     self.state.word_spacing = num(0).unwrap_or(0.0);
                     self.state.char_spacing = num(1).unwrap_or(0.0);
                     self.move_line(0.0, -self.state.leading);
                     self.show_operand(operands.get(2));
                 }
-                "TJ" => {
-                    let Some(Ok(items)) = operands.first().map(Object::as_array) else {
-                        continue;
+                b"TJ" => {
+                    let Some(Operand::Array(items)) = operands.first() else {
+                        return Ok(());
                     };
                     for item in items {
                         match item {
-                            Object::String(bytes, _) => self.show(bytes),
+                            Operand::String(bytes) => self.show(bytes),
                             other => {
-                                let shift = number(other).unwrap_or(0.0);
+                                let shift = other.number().unwrap_or(0.0);
                                 let tx =
                                     -shift / 1000.0 * self.state.size * self.state.horizontal_scale;
                                 self.text_matrix =
@@ -593,16 +599,15 @@ impl<'d, 'c> Page<'d, 'c> {
                         }
                     }
                 }
-                "Do" if depth < MAX_FORM_DEPTH => {
-                    let name = operands.first().and_then(|o| o.as_name().ok());
-                    if let Some(name) = name {
+                b"Do" if depth < MAX_FORM_DEPTH => {
+                    if let Some(name) = name(0) {
                         self.form(name, fonts, resources, depth)?;
                     }
                 }
                 _ => {}
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Draws the form XObject `name` of `resources`: its content with its own
@@ -643,7 +648,7 @@ impl<'d, 'c> Page<'d, 'c> {
             .get(b"Matrix")
             .and_then(Object::as_array)
             .ok()
-            .and_then(|m| Matrix::from_operands(m))
+            .and_then(|m| Matrix::from_values(m.iter().map(number)))
             .unwrap_or(Matrix::IDENTITY);
         let (saved, text, line) = (self.state, self.text_matrix, self.line_matrix);
         self.state.ctm = matrix.then(self.state.ctm);
@@ -679,8 +684,8 @@ impl<'d, 'c> Page<'d, 'c> {
         self.text_matrix = self.line_matrix;
     }
 
-    fn show_operand(&mut self, operand: Option<&Object>) {
-        if let Some(Object::String(bytes, _)) = operand {
+    fn show_operand(&mut self, operand: Option<&Operand>) {
+        if let Some(Operand::String(bytes)) = operand {
             self.show(bytes);
         }
     }
