@@ -430,7 +430,7 @@ fn xml_text(xml: &[u8], markup: &TextMarkup) -> String {
             Token::Text(raw) if reading => {
                 unescape_into(raw, &mut out);
             }
-            Token::CData(raw) if reading => out.push_str(&String::from_utf8_lossy(raw)),
+            Token::CData(raw) if reading => crate::read::push_utf8_lossy(&mut out, raw),
             _ => {}
         }
     }
@@ -982,7 +982,7 @@ fn plain_message_text(bytes: &[u8]) -> Option<String> {
         _ => body,
     };
     let mut text = heading_text(&headers);
-    text.push_str(&String::from_utf8_lossy(body));
+    crate::read::push_utf8_lossy(&mut text, body);
     text.push('\n');
     Some(text)
 }
