@@ -7,21 +7,21 @@
 //! a blank line where it jumps more than one and a half lines.
 //!
 //! A font this reader cannot decode (a composite font without a ToUnicode map
-//! or with a CMap other than Identity) makes [`pages`] answer `None`, and the
-//! caller reads the document with pdf-extract instead, which knows more fonts
-//! and is several times slower.
+//! or with a CMap other than Identity) makes [`pages`] answer
+//! [`Unread::Unsupported`], and the caller reads the document with pdf-extract
+//! instead, which knows more fonts and is several times slower.
 
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
-
-/// The text of each of a simple font's 256 codes (empty for none).
-type Texts = Rc<[Box<str>]>;
 
 use lopdf::{Dictionary, Document, Object};
 
 use content::Operand;
 
 mod content;
+
+/// The text of each of a simple font's 256 codes (empty for none).
+type Texts = Rc<[Box<str>]>;
 
 /// Form XObjects inside form XObjects, at most: deeper ones are not read.
 const MAX_FORM_DEPTH: u32 = 8;
@@ -389,19 +389,20 @@ impl Standard {
         }
     }
 
-    /// An estimate of the width of `c`, in thousandths, by its kind.
+    /// An estimate of the width of `c`, in thousandths, by its kind: a
+    /// space, a digit, a capital, a small letter, anything else.
     fn width(self, c: char) -> f64 {
-        let times = matches!(self, Standard::Times);
-        match (self, c) {
-            (Standard::Courier, _) => 600.0,
-            (_, ' ') if times => 250.0,
-            (_, ' ') => 278.0,
-            (_, '0'..='9') if times => 500.0,
-            (_, '0'..='9') => 556.0,
-            (_, 'A'..='Z') => 667.0,
-            (_, 'a'..='z') if times => 444.0,
-            (_, 'a'..='z') => 500.0,
-            _ => 333.0,
+        let [space, digit, capital, small, other] = match self {
+            Standard::Courier => return 600.0,
+            Standard::Times => [250.0, 500.0, 667.0, 444.0, 333.0],
+            Standard::Sans => [278.0, 556.0, 667.0, 500.0, 333.0],
+        };
+        match c {
+            ' ' => space,
+            '0'..='9' => digit,
+            'A'..='Z' => capital,
+            'a'..='z' => small,
+            _ => other,
         }
     }
 }
