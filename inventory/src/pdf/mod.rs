@@ -25,6 +25,9 @@ type Texts = Rc<[Box<str>]>;
 
 /// Form XObjects inside form XObjects, at most: deeper ones are not read.
 const MAX_FORM_DEPTH: u32 = 8;
+/// Forms drawn on one page, at most: a crafted file whose forms each draw the
+/// next many times would otherwise take time exponential in their depth.
+const MAX_FORMS_PER_PAGE: u32 = 1_000;
 
 /// Why a document was not read here.
 #[derive(Debug)]
@@ -494,6 +497,9 @@ struct Page<'d, 'c> {
     line_matrix: Matrix,
     /// Where the last string ended and the line it was on, in page space.
     last: Option<(f64, f64)>,
+    /// The forms being drawn, innermost last (a form never draws itself).
+    drawing: Vec<*const lopdf::Stream>,
+    forms_drawn: u32,
 }
 
 impl<'d, 'c> Page<'d, 'c> {
@@ -515,6 +521,8 @@ impl<'d, 'c> Page<'d, 'c> {
             text_matrix: Matrix::IDENTITY,
             line_matrix: Matrix::IDENTITY,
             last: None,
+            drawing: Vec::new(),
+            forms_drawn: 0,
         }
     }
 
@@ -632,6 +640,11 @@ impl<'d, 'c> Page<'d, 'c> {
         if stream.dict.get(b"Subtype").and_then(Object::as_name).ok() != Some(b"Form") {
             return Ok(());
         }
+        let key = stream as *const lopdf::Stream;
+        if self.drawing.contains(&key) || self.forms_drawn >= MAX_FORMS_PER_PAGE {
+            return Ok(());
+        }
+        self.forms_drawn += 1;
         let own = deref(doc, stream.dict.get(b"Resources").ok()).and_then(|o| o.as_dict().ok());
         let own_fonts: Option<BTreeMap<Vec<u8>, &Dictionary>> = own
             .and_then(|r| deref(doc, r.get(b"Font").ok()))
@@ -653,12 +666,14 @@ impl<'d, 'c> Page<'d, 'c> {
             .unwrap_or(Matrix::IDENTITY);
         let (saved, text, line) = (self.state, self.text_matrix, self.line_matrix);
         self.state.ctm = matrix.then(self.state.ctm);
+        self.drawing.push(key);
         let result = self.run(
             &content,
             own_fonts.as_ref().unwrap_or(fonts),
             own.or(resources),
             depth + 1,
         );
+        self.drawing.pop();
         (self.state, self.text_matrix, self.line_matrix) = (saved, text, line);
         result
     }
@@ -1018,6 +1033,46 @@ pub(crate) mod tests {
         assert_eq!(
             layout(&text_of(&pdf)),
             ["Payroll", "", "Jane Doe 123-45-6788"]
+        );
+    }
+
+    #[test]
+    fn forms_that_draw_themselves_or_each_other_endlessly_end() {
+        // Fm0 draws itself and Fm1; Fm1 to Fm5 each draw the next fifty
+        // times, and Fm6 draws Fm1 back: unguarded, 50^5 draws and a cycle.
+        let forms: Vec<Ref> = (0..7).map(|i| Ref::new(10 + i)).collect();
+        let contents: Vec<Vec<u8>> = (0..7)
+            .map(|i| match i {
+                0 => b"/Fm0 Do /Fm1 Do BT /F1 12 Tf 72 700 Td (self) Tj ET".to_vec(),
+                6 => b"BT /F1 12 Tf 72 700 Td (x) Tj ET /Fm1 Do".to_vec(),
+                _ => format!(
+                    "BT /F1 12 Tf 72 700 Td (x) Tj ET {}",
+                    format!("/Fm{} Do ", i + 1).repeat(50)
+                )
+                .into_bytes(),
+            })
+            .collect();
+        let names: Vec<String> = (0..7).map(|i| format!("Fm{i}")).collect();
+        let pdf = document(b"/Fm0 Do", &[], &[("Fm0", forms[0])], |pdf| {
+            for (form, content) in forms.iter().zip(&contents) {
+                let mut f = pdf.form_xobject(*form, content);
+                f.bbox(Rect::new(0.0, 0.0, 612.0, 792.0));
+                let mut resources = f.resources();
+                resources.fonts().pair(Name(b"F1"), HELVETICA);
+                let mut x = resources.x_objects();
+                for (name, other) in names.iter().zip(&forms) {
+                    x.pair(Name(name.as_bytes()), *other);
+                }
+            }
+        });
+        let text = text_of(&pdf);
+        // A form is not drawn again inside itself.
+        assert_eq!(text.matches("self").count(), 1, "{text:?}");
+        // Forms are drawn, but no more than the page's budget of them.
+        let drawn = text.matches('x').count();
+        assert!(
+            (50..=MAX_FORMS_PER_PAGE as usize).contains(&drawn),
+            "{drawn}"
         );
     }
 
