@@ -106,7 +106,9 @@ pub fn extract(
     } else if ext == "tar" || (bytes.len() > 262 && &bytes[257..262] == b"ustar") {
         tar_members(name, bytes, depth, budget, parts, notes);
     } else if bytes.starts_with(b"%PDF") {
-        pdf(name, bytes, parts, notes);
+        // A page's content may expand as an archive member may.
+        let limit = budget.remaining.min(bytes.len() as u64 * budget.max_ratio);
+        pdf(name, bytes, limit, parts, notes);
     } else if matches!(ext, "eml" | "msg") || looks_like_mail(bytes) {
         mail(name, bytes, depth, budget, parts, notes);
     } else if ext == "mbox" {
@@ -252,7 +254,7 @@ thread_local! {
 
 /// Expands raw deflate data, `None` past `limit` bytes; `expected` (from the
 /// header, untrusted) sizes the first buffer.
-fn inflate(input: &[u8], limit: u64, expected: u64) -> Result<Option<Vec<u8>>, String> {
+pub(crate) fn inflate(input: &[u8], limit: u64, expected: u64) -> Result<Option<Vec<u8>>, String> {
     // Fast path: the whole member at once into a buffer of the header's size.
     // Anything else (a header that understates, damaged data) goes the streaming
     // way below, which alone decides errors and the limit.
@@ -767,17 +769,23 @@ fn tar_members(
 
 /// The text of a PDF's pages. The parser can panic on malformed files; that is
 /// contained and reported, so one broken PDF does not stop a scan.
-fn pdf(name: &str, bytes: &[u8], parts: &mut Vec<Part>, notes: &mut Vec<Note>) {
+fn pdf(name: &str, bytes: &[u8], limit: u64, parts: &mut Vec<Part>, notes: &mut Vec<Note>) {
     // wisp's own reader first; pdf-extract for the fonts it does not decode.
-    let result = std::panic::catch_unwind(|| match crate::pdf::pages(bytes) {
-        Ok(pages) => Ok(pages),
+    let result = std::panic::catch_unwind(|| match crate::pdf::pages(bytes, limit) {
+        Ok(text) => Ok(text),
         Err(crate::pdf::Unread::Broken(why)) => Err(why),
-        Err(crate::pdf::Unread::Unsupported) => {
-            pdf_extract::extract_text_from_mem_by_pages(bytes).map_err(|e| e.to_string())
-        }
+        Err(crate::pdf::Unread::Unsupported) => pdf_extract::extract_text_from_mem_by_pages(bytes)
+            .map(|pages| crate::pdf::Text { pages, refused: 0 })
+            .map_err(|e| e.to_string()),
     });
     match result {
-        Ok(Ok(pages)) => {
+        Ok(Ok(crate::pdf::Text { pages, refused })) => {
+            if refused > 0 {
+                notes.push(format!(
+                    "{}: {refused} of its content streams expand beyond the limit (decompression bomb?); not read",
+                    display(name)
+                ));
+            }
             for (index, page) in pages.into_iter().enumerate() {
                 parts.push(Part {
                     name: format!("{}!page {}", display(name), index + 1),

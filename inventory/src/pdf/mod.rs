@@ -38,23 +38,43 @@ pub enum Unread {
     Unsupported,
 }
 
-/// The text of each page, in order.
-pub fn pages(bytes: &[u8]) -> Result<Vec<String>, Unread> {
+/// A document's text, page by page.
+#[derive(Debug, Default)]
+pub struct Text {
+    pub pages: Vec<String>,
+    /// Content streams not read: each would have expanded past the limit.
+    pub refused: usize,
+}
+
+/// The text of each page, in order; a content stream that would expand past
+/// `limit` bytes is not read (a decompression bomb inside a PDF), and counted.
+pub fn pages(bytes: &[u8], limit: u64) -> Result<Text, Unread> {
     let mut doc = Document::load_mem(bytes).map_err(|e| Unread::Broken(e.to_string()))?;
     if doc.is_encrypted() {
         doc.decrypt("").map_err(|e| Unread::Broken(e.to_string()))?;
     }
     let mut fonts = FontCache::default();
-    let mut pages = Vec::new();
+    let mut text = Text::default();
     for page_id in doc.get_pages().into_values() {
         let page_fonts = doc.get_page_fonts(page_id).unwrap_or_default();
-        let content = doc.get_page_content(page_id).unwrap_or_default();
+        let mut content = Vec::new();
+        for id in doc.get_page_contents(page_id) {
+            if let Ok(stream) = doc.get_object(id).and_then(Object::as_stream) {
+                match stream_content(stream, limit) {
+                    Some(bytes) => content.extend(bytes),
+                    None => text.refused += 1,
+                }
+                // Streams of one page's contents are one stream, split anywhere but in a token.
+                content.push(b'\n');
+            }
+        }
         let resources = page_resources(&doc, page_id);
-        let mut page = Page::new(&doc, &mut fonts);
+        let mut page = Page::new(&doc, &mut fonts, limit);
         page.run(&content, &page_fonts, resources, 0)?;
-        pages.push(page.out);
+        text.refused += page.refused;
+        text.pages.push(page.out);
     }
-    Ok(pages)
+    Ok(text)
 }
 
 thread_local! {
@@ -418,6 +438,31 @@ fn number(object: &Object) -> Option<f64> {
     }
 }
 
+/// A content stream's bytes: a Flate stream (nearly all) through the bounded
+/// inflater, `None` when it expands past `limit`; any other filter through
+/// lopdf.
+fn stream_content(stream: &lopdf::Stream, limit: u64) -> Option<Vec<u8>> {
+    let flate_only = stream
+        .filters()
+        .is_ok_and(|f| f == [b"FlateDecode".as_slice()])
+        && !stream.dict.has(b"DecodeParms");
+    if flate_only {
+        // zlib framing: two header bytes, then raw deflate. Data this reads
+        // as damaged (some writers leave the header out) goes to lopdf.
+        let raw = stream.content.get(2..).unwrap_or_default();
+        match crate::extract::inflate(raw, limit, (raw.len() as u64).saturating_mul(4)) {
+            Ok(Some(content)) => return Some(content),
+            Ok(None) => return None,
+            Err(_) => {}
+        }
+    }
+    Some(
+        stream
+            .decompressed_content()
+            .unwrap_or_else(|_| stream.content.clone()),
+    )
+}
+
 fn deref<'a>(doc: &'a Document, object: Option<&'a Object>) -> Option<&'a Object> {
     doc.dereference(object?).ok().map(|(_, o)| o)
 }
@@ -500,10 +545,14 @@ struct Page<'d, 'c> {
     /// The forms being drawn, innermost last (a form never draws itself).
     drawing: Vec<*const lopdf::Stream>,
     forms_drawn: u32,
+    /// How far one form's content may expand.
+    limit: u64,
+    /// Forms not read: each would have expanded past `limit`.
+    refused: usize,
 }
 
 impl<'d, 'c> Page<'d, 'c> {
-    fn new(doc: &'d Document, fonts: &'c mut FontCache<'d>) -> Page<'d, 'c> {
+    fn new(doc: &'d Document, fonts: &'c mut FontCache<'d>, limit: u64) -> Page<'d, 'c> {
         Page {
             doc,
             fonts,
@@ -523,6 +572,8 @@ impl<'d, 'c> Page<'d, 'c> {
             last: None,
             drawing: Vec::new(),
             forms_drawn: 0,
+            limit,
+            refused: 0,
         }
     }
 
@@ -654,9 +705,10 @@ impl<'d, 'c> Page<'d, 'c> {
                     .filter_map(|(k, v)| Some((k.clone(), deref(doc, Some(v))?.as_dict().ok()?)))
                     .collect()
             });
-        let content = stream
-            .decompressed_content()
-            .unwrap_or_else(|_| stream.content.clone());
+        let Some(content) = stream_content(stream, self.limit) else {
+            self.refused += 1;
+            return Ok(());
+        };
         let matrix = stream
             .dict
             .get(b"Matrix")
@@ -826,7 +878,7 @@ pub(crate) mod tests {
     }
 
     fn text_of(pdf: &[u8]) -> String {
-        pages(pdf).expect("read here").concat()
+        pages(pdf, 1 << 30).expect("read here").pages.concat()
     }
 
     /// Lines of words, each line's white space folded, blank lines between
@@ -1014,7 +1066,10 @@ pub(crate) mod tests {
     fn composite_fonts_are_read_through_their_unicode_map() {
         assert_eq!(layout(&text_of(&composite(true))), ["Joe Doe 123"]);
         // Without one, the codes mean nothing here: pdf-extract is asked.
-        assert!(matches!(pages(&composite(false)), Err(Unread::Unsupported)));
+        assert!(matches!(
+            pages(&composite(false), 1 << 30),
+            Err(Unread::Unsupported)
+        ));
     }
 
     #[test]
@@ -1077,9 +1132,57 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_content_stream_that_expands_past_the_limit_is_not_read() {
+        use std::io::Write;
+        // A page of text, then a megabyte of spaces, deflated to a few KB.
+        let mut text = b"BT /F1 12 Tf 72 700 Td (Jane Doe 123-45-6788) Tj ET".to_vec();
+        text.resize(text.len() + (1 << 20), b' ');
+        let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        zlib.write_all(&text).unwrap();
+        let deflated = zlib.finish().unwrap();
+        let mut pdf = Pdf::new();
+        pdf.catalog(CATALOG).pages(TREE);
+        pdf.pages(TREE).kids([PAGE]).count(1);
+        let mut page = pdf.page(PAGE);
+        page.media_box(Rect::new(0.0, 0.0, 612.0, 792.0))
+            .parent(TREE)
+            .contents(CONTENT);
+        page.resources().fonts().pair(Name(b"F1"), HELVETICA);
+        page.finish();
+        pdf.type1_font(HELVETICA).base_font(Name(b"Helvetica"));
+        pdf.stream(CONTENT, &deflated)
+            .filter(pdf_writer::Filter::FlateDecode);
+        let pdf = pdf.finish();
+        let within = pages(&pdf, 2 << 20).expect("read here");
+        assert!(within.pages.concat().contains("Jane Doe"));
+        assert_eq!(within.refused, 0);
+        let past = pages(&pdf, 1 << 20).expect("read here");
+        assert_eq!(
+            past.pages.concat().trim(),
+            "",
+            "past the limit nothing is read"
+        );
+        assert_eq!(past.refused, 1);
+        // Through the file's budget (200 times its size: a 600-fold stream is
+        // a bomb), it is said in the row.
+        let report = crate::read::scan_bytes(std::path::Path::new("form.pdf"), &pdf, None);
+        assert!(
+            report
+                .error
+                .as_deref()
+                .unwrap_or("")
+                .contains("decompression bomb"),
+            "{report:?}"
+        );
+    }
+
+    #[test]
     fn a_file_that_is_no_pdf_is_broken() {
         assert!(matches!(
-            pages(b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ntrailer garbage"),
+            pages(
+                b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ntrailer garbage",
+                1 << 30
+            ),
             Err(Unread::Broken(_))
         ));
     }
