@@ -43,6 +43,14 @@ pub struct Budget {
     pub max_ratio: u64,
 }
 
+impl Budget {
+    /// How far `compressed` bytes may expand: `max_ratio` times, within what
+    /// remains.
+    fn limit(&self, compressed: u64) -> u64 {
+        self.remaining.min(compressed * self.max_ratio)
+    }
+}
+
 impl Default for Budget {
     fn default() -> Budget {
         Budget {
@@ -83,8 +91,7 @@ pub fn extract(
         }
         zip_like(name, ext, bytes, depth, budget, parts, notes);
     } else if bytes.starts_with(&[0x1f, 0x8b]) {
-        let limit = budget.remaining.min(bytes.len() as u64 * budget.max_ratio);
-        match gunzip(bytes, limit) {
+        match gunzip(bytes, budget.limit(bytes.len() as u64)) {
             Ok(None) => notes.push(format!(
                 "{name}: expands beyond the limit (archive bomb?); not read"
             )),
@@ -107,8 +114,7 @@ pub fn extract(
         tar_members(name, bytes, depth, budget, parts, notes);
     } else if bytes.starts_with(b"%PDF") {
         // A page's content may expand as an archive member may.
-        let limit = budget.remaining.min(bytes.len() as u64 * budget.max_ratio);
-        pdf(name, bytes, limit, parts, notes);
+        pdf(name, bytes, budget.limit(bytes.len() as u64), parts, notes);
     } else if matches!(ext, "eml" | "msg") || looks_like_mail(bytes) {
         mail(name, bytes, depth, budget, parts, notes);
     } else if ext == "mbox" {
@@ -166,9 +172,7 @@ fn zip_like(
         if !office_part(ext, &member_name) {
             continue;
         }
-        let limit = budget
-            .remaining
-            .min(member.compressed_size().max(1) * budget.max_ratio);
+        let limit = budget.limit(member.compressed_size().max(1));
         match expand_member(bytes, &member, limit) {
             Ok(Some(data)) => {
                 budget.remaining -= data.len() as u64;
@@ -771,12 +775,13 @@ fn tar_members(
 /// contained and reported, so one broken PDF does not stop a scan.
 fn pdf(name: &str, bytes: &[u8], limit: u64, parts: &mut Vec<Part>, notes: &mut Vec<Note>) {
     // wisp's own reader first; pdf-extract for the fonts it does not decode.
-    let result = std::panic::catch_unwind(|| match crate::pdf::pages(bytes, limit) {
-        Ok(text) => Ok(text),
-        Err(crate::pdf::Unread::Broken(why)) => Err(why),
-        Err(crate::pdf::Unread::Unsupported) => pdf_extract::extract_text_from_mem_by_pages(bytes)
-            .map(|pages| crate::pdf::Text { pages, refused: 0 })
-            .map_err(|e| e.to_string()),
+    let result = std::panic::catch_unwind(|| {
+        crate::pdf::pages(bytes, limit).or_else(|unread| match unread {
+            crate::pdf::Unread::Broken(why) => Err(why),
+            crate::pdf::Unread::Unsupported => pdf_extract::extract_text_from_mem_by_pages(bytes)
+                .map(|pages| crate::pdf::Text { pages, refused: 0 })
+                .map_err(|e| e.to_string()),
+        })
     });
     match result {
         Ok(Ok(crate::pdf::Text { pages, refused })) => {
