@@ -31,6 +31,42 @@ impl Operand {
 /// Arrays inside arrays (and dictionaries), at most: a deeper one ends the stream.
 const MAX_NESTING: u32 = 64;
 
+/// The powers of ten a double holds exactly.
+const EXACT_POWERS_OF_TEN: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/// A number of at most 15 digits with an optional sign and point (nearly
+/// every number in a content stream), computed without a string parse and
+/// to the same double: both the digits and the power of ten are exact, so
+/// one division rounds as the parse does.
+fn plain_number(word: &[u8]) -> Option<f64> {
+    let (negative, digits) = match word {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, word),
+    };
+    if digits.len() > 16 {
+        return None;
+    }
+    let (mut mantissa, mut seen, mut fraction) = (0u64, 0usize, None);
+    for (i, &b) in digits.iter().enumerate() {
+        match b {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(b - b'0');
+                seen += 1;
+            }
+            b'.' if fraction.is_none() => fraction = Some(digits.len() - i - 1),
+            _ => return None,
+        }
+    }
+    if seen == 0 || seen > 15 {
+        return None;
+    }
+    let value = mantissa as f64 / EXACT_POWERS_OF_TEN[fraction.unwrap_or(0)];
+    Some(if negative { -value } else { value })
+}
+
 /// Calls `operation` with each operator of `content` and its operands, in
 /// order, until it returns an error or the content ends. Bytes that start no
 /// token are passed over.
@@ -67,16 +103,16 @@ enum Token<'a> {
     Close,
 }
 
-struct Tokens<'a> {
-    input: &'a [u8],
-    at: usize,
+pub(super) struct Tokens<'a> {
+    pub(super) input: &'a [u8],
+    pub(super) at: usize,
 }
 
-fn white(b: u8) -> bool {
+pub(super) fn white(b: u8) -> bool {
     matches!(b, b'\0' | b'\t' | b'\n' | b'\x0c' | b'\r' | b' ')
 }
 
-fn delimiter(b: u8) -> bool {
+pub(super) fn delimiter(b: u8) -> bool {
     matches!(
         b,
         b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%'
@@ -84,21 +120,16 @@ fn delimiter(b: u8) -> bool {
 }
 
 impl<'a> Tokens<'a> {
-    fn peek(&self) -> Option<u8> {
+    pub(super) fn peek(&self) -> Option<u8> {
         self.input.get(self.at).copied()
     }
 
     /// The next token, `None` at the end (or past `MAX_NESTING`).
     fn next(&mut self, depth: u32) -> Option<Token<'a>> {
         loop {
+            self.skip_space();
             let b = self.peek()?;
             match b {
-                _ if white(b) => self.at += 1,
-                b'%' => {
-                    while self.peek().is_some_and(|b| b != b'\n' && b != b'\r') {
-                        self.at += 1;
-                    }
-                }
                 b'(' => {
                     self.at += 1;
                     return Some(Token::Operand(Operand::String(self.literal())));
@@ -161,6 +192,21 @@ impl<'a> Tokens<'a> {
         }
     }
 
+    /// Passes over white space and comments.
+    pub(super) fn skip_space(&mut self) {
+        while let Some(b) = self.peek() {
+            if white(b) {
+                self.at += 1;
+            } else if b == b'%' {
+                while self.peek().is_some_and(|b| b != b'\n' && b != b'\r') {
+                    self.at += 1;
+                }
+            } else {
+                break;
+            }
+        }
+    }
+
     /// A number (`12`, `-3.5`, `.5`, `+4.`); `None`, having passed over the
     /// word, when the word is no number.
     fn number(&mut self) -> Option<f64> {
@@ -171,18 +217,29 @@ impl<'a> Tokens<'a> {
         {
             self.at += 1;
         }
-        let word = std::str::from_utf8(&self.input[start..self.at]).ok()?;
-        // "4." and "-.5" are numbers in PDF; Rust parses both.
-        word.parse().ok()
+        let word = &self.input[start..self.at];
+        plain_number(word).or_else(|| {
+            // "4." and "-.5" are numbers in PDF; Rust parses both.
+            std::str::from_utf8(word).ok()?.parse().ok()
+        })
     }
 
     /// The rest of a literal string after its `(`: nested parentheses kept,
     /// escapes decoded, an escaped line end dropped.
-    fn literal(&mut self) -> Vec<u8> {
+    pub(super) fn literal(&mut self) -> Vec<u8> {
         let mut out = Vec::new();
         let mut depth = 0u32;
-        while let Some(b) = self.peek() {
-            self.at += 1;
+        loop {
+            // Runs of plain bytes copied whole: most strings have no escape.
+            let rest = &self.input[self.at..];
+            let Some(special) = memchr::memchr3(b'(', b')', b'\\', rest) else {
+                out.extend_from_slice(rest);
+                self.at = self.input.len();
+                break;
+            };
+            out.extend_from_slice(&rest[..special]);
+            let b = rest[special];
+            self.at += special + 1;
             match b {
                 b'(' => {
                     depth += 1;
@@ -193,7 +250,8 @@ impl<'a> Tokens<'a> {
                     depth -= 1;
                     out.push(b);
                 }
-                b'\\' => {
+                // The backslash: memchr3 stops at nothing else.
+                _ => {
                     let Some(e) = self.peek() else { break };
                     self.at += 1;
                     match e {
@@ -224,7 +282,6 @@ impl<'a> Tokens<'a> {
                         other => out.push(other),
                     }
                 }
-                _ => out.push(b),
             }
         }
         out
@@ -232,7 +289,7 @@ impl<'a> Tokens<'a> {
 
     /// The rest of a hexadecimal string after its `<`: white space passed
     /// over, an odd last digit as if followed by 0.
-    fn hex(&mut self) -> Vec<u8> {
+    pub(super) fn hex(&mut self) -> Vec<u8> {
         let mut out = Vec::new();
         let mut high: Option<u8> = None;
         while let Some(b) = self.peek() {
@@ -256,7 +313,7 @@ impl<'a> Tokens<'a> {
     }
 
     /// A name after its `/`, `#xx` escapes decoded.
-    fn name(&mut self) -> Vec<u8> {
+    pub(super) fn name(&mut self) -> Vec<u8> {
         let mut out = Vec::new();
         while let Some(b) = self.peek().filter(|&b| !white(b) && !delimiter(b)) {
             self.at += 1;
@@ -447,6 +504,37 @@ mod tests {
             })
             .collect();
         assert_eq!(shown, [b"before".to_vec(), b"after".to_vec()]);
+    }
+
+    #[test]
+    fn plain_numbers_are_the_doubles_a_parse_gives() {
+        const BYTES: &[u8] = b"0123456789.-+";
+        let mut rng = crate::test_rng::Rng(0x5eed_0fd1_6175);
+        let mut computed = 0;
+        for _ in 0..200_000 {
+            let len = 1 + rng.below(18) as usize;
+            let word: Vec<u8> = (0..len)
+                .map(|i| match rng.below(20) {
+                    // Mostly digits, a point now and then, a sign in front.
+                    0 if i == 0 => b'-',
+                    1 => b'.',
+                    2 => BYTES[rng.below(BYTES.len() as u64) as usize],
+                    _ => b'0' + rng.below(10) as u8,
+                })
+                .collect();
+            let parsed: Option<f64> = std::str::from_utf8(&word).unwrap().parse().ok();
+            if let Some(value) = plain_number(&word) {
+                computed += 1;
+                assert_eq!(Some(value), parsed, "{}", String::from_utf8_lossy(&word));
+            }
+        }
+        assert!(computed > 100_000, "{computed}");
+        for word in ["72", "-3.5", ".5", "4.", "+0.0001", "612.000000000001"] {
+            assert!(plain_number(word.as_bytes()).is_some(), "{word}");
+        }
+        for word in ["1.2.3", "--1", ".", "-", "1234567890123456"] {
+            assert_eq!(plain_number(word.as_bytes()), None, "{word}");
+        }
     }
 
     #[test]
