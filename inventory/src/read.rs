@@ -115,19 +115,58 @@ pub(crate) fn push_utf8_lossy(out: &mut String, bytes: &[u8]) {
 /// dropped, as `String::from_utf16_lossy` reads the units; decoded as they
 /// are read, without a vector of them.
 fn utf16_text(bytes: &[u8], little_endian: bool) -> String {
-    let units = bytes.chunks_exact(2).map(|pair| {
-        let pair = [pair[0], pair[1]];
+    let units = &bytes[..bytes.len() & !1];
+    let unit = |at: usize| {
+        let pair = [units[at], units[at + 1]];
         if little_endian {
             u16::from_le_bytes(pair)
         } else {
             u16::from_be_bytes(pair)
         }
-    });
-    let mut text = String::with_capacity(bytes.len() / 2);
-    for c in char::decode_utf16(units) {
-        text.push(c.unwrap_or(char::REPLACEMENT_CHARACTER));
+    };
+    // Eight units read as two words: where each lane is below 0x80 they are
+    // ASCII characters, as most of most UTF-16 text is, packed into eight
+    // bytes without decoding.
+    let not_ascii: u64 = if little_endian {
+        0xff80_ff80_ff80_ff80
+    } else {
+        0x80ff_80ff_80ff_80ff
+    };
+    let pack = |word: u64| {
+        let word = if little_endian { word } else { word >> 8 };
+        let pairs = word | word >> 8;
+        (pairs & 0xffff) | (pairs >> 16 & 0xffff_0000)
+    };
+    let mut out = Vec::with_capacity(units.len() / 2);
+    let mut at = 0;
+    while at < units.len() {
+        if let Some(eight) = units.get(at..at + 16) {
+            let word = |from: usize| {
+                u64::from_le_bytes(eight[from..from + 8].try_into().expect("eight bytes"))
+            };
+            let (low, high) = (word(0), word(8));
+            if (low | high) & not_ascii == 0 {
+                out.extend_from_slice(&(pack(low) | pack(high) << 32).to_le_bytes());
+                at += 16;
+                continue;
+            }
+        }
+        let first = unit(at);
+        at += 2;
+        let c = match first {
+            0xd800..=0xdbff if at < units.len() && (0xdc00..=0xdfff).contains(&unit(at)) => {
+                let second = unit(at);
+                at += 2;
+                let scalar =
+                    0x10000 + ((u32::from(first) - 0xd800) << 10) + (u32::from(second) - 0xdc00);
+                char::from_u32(scalar).unwrap_or(char::REPLACEMENT_CHARACTER)
+            }
+            _ => char::from_u32(u32::from(first)).unwrap_or(char::REPLACEMENT_CHARACTER),
+        };
+        out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
     }
-    text
+    // Only whole characters were pushed: never lossy.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Decodes text, or `None` for binary content.
@@ -458,8 +497,13 @@ mod tests {
 
     #[test]
     fn text_is_decoded_as_the_standard_library_decodes_it() {
-        const PIECES: [&[u8]; 9] = [
+        const PIECES: [&[u8]; 14] = [
             b"John Smith ",
+            b"J\0o\0h\0n\0 \0S\0m\0i\0t\0h\0",
+            b"\0J\0o\0h\0n\0 \0S\0m\0i\0t\0h",
+            b"\x00\xdc",
+            b"\xd8\x3d\xde\x00",
+            b"\x3d\xd8\x00\xde",
             b"\xc3\xa9",
             b"\xe2\x82\xac",
             b"\xf0\x9f\x98\x80",
