@@ -91,6 +91,10 @@ thread_local! {
     /// reading a one-page document.
     static NAMED_ENCODINGS: std::cell::RefCell<Vec<(Vec<u8>, Texts)>> =
         const { std::cell::RefCell::new(Vec::new()) };
+    /// The standard fonts under predefined encodings built so far, by
+    /// encoding and family.
+    static STANDARD_FONTS: std::cell::RefCell<Vec<(Vec<u8>, Standard, Simple)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Fonts decoded so far, with the address of their dictionary in the
@@ -103,13 +107,7 @@ struct FontCache<'d>(Vec<(usize, Option<Font<'d>>)>);
 /// the font size (a Type 3 font's already scaled by its matrix).
 enum Font<'d> {
     /// One byte a code: the text and width of each.
-    Single {
-        texts: Texts,
-        /// The code's text when it is one ASCII character (most are), else 0:
-        /// pushed as a byte, without a copy of a string.
-        ascii: Box<[u8; 256]>,
-        widths: Box<[f64; 256]>,
-    },
+    Single(Simple),
     /// Two bytes a code (Identity-H or -V), through the ToUnicode map, each
     /// decoded the first time it is met: a document uses few of them.
     Double {
@@ -118,6 +116,16 @@ enum Font<'d> {
         widths: HashMap<u16, f64>,
         default_width: f64,
     },
+}
+
+/// A simple font's codes: the text of each, the byte of each that is one
+/// ASCII character (else 0: pushed as a byte, without a copy of a string),
+/// and how far each moves the pen.
+#[derive(Clone)]
+struct Simple {
+    texts: Texts,
+    ascii: Rc<[u8; 256]>,
+    widths: Rc<[f64; 256]>,
 }
 
 /// Builds the decoder of one font, or `None` when its codes cannot be read here.
@@ -129,22 +137,52 @@ fn font<'d>(doc: &'d Document, dict: &'d Dictionary) -> Option<Font<'d>> {
     if subtype == b"Type0" {
         return composite_font(doc, dict);
     }
-    let texts = match dict.get(b"Encoding") {
-        // A predefined encoding means the same in every document: decoded once.
-        Ok(Object::Name(name)) if !dict.has(b"ToUnicode") => {
-            NAMED_ENCODINGS.with_borrow_mut(|named| {
-                if let Some((_, texts)) = named.iter().find(|(n, _)| n == name) {
-                    return texts.clone();
-                }
-                let texts: Texts = single_byte_texts(doc, dict)
-                    .unwrap_or_else(|| vec![Box::default(); 256].into_boxed_slice())
-                    .into();
-                named.push((name.clone(), texts.clone()));
-                texts
-            })
-        }
-        _ => own_texts(doc, dict),
+    let named = match dict.get(b"Encoding") {
+        Ok(Object::Name(name)) if !dict.has(b"ToUnicode") => Some(name),
+        _ => None,
     };
+    if let Some(name) = named.filter(|_| subtype != b"Type3" && !dict.has(b"Widths")) {
+        // A standard font under a predefined encoding, without widths of its
+        // own, is the same font in every document: built once per thread.
+        let standard = Standard::of(
+            dict.get(b"BaseFont")
+                .and_then(Object::as_name)
+                .unwrap_or(b""),
+        );
+        return Some(Font::Single(STANDARD_FONTS.with_borrow_mut(|fonts| {
+            if let Some((.., font)) = fonts.iter().find(|(n, s, _)| n == name && *s == standard) {
+                return font.clone();
+            }
+            let font = simple(doc, dict, named_texts(doc, dict, name), subtype);
+            fonts.push((name.clone(), standard, font.clone()));
+            font
+        })));
+    }
+    let texts = match named {
+        Some(name) => named_texts(doc, dict, name),
+        None => own_texts(doc, dict),
+    };
+    Some(Font::Single(simple(doc, dict, texts, subtype)))
+}
+
+/// The texts of a predefined encoding (WinAnsiEncoding...): the same in
+/// every document, decoded once per thread.
+fn named_texts(doc: &Document, dict: &Dictionary, name: &[u8]) -> Texts {
+    NAMED_ENCODINGS.with_borrow_mut(|named| {
+        if let Some((_, texts)) = named.iter().find(|(n, _)| n == name) {
+            return texts.clone();
+        }
+        let texts: Texts = single_byte_texts(doc, dict)
+            .unwrap_or_else(|| vec![Box::default(); 256].into_boxed_slice())
+            .into();
+        named.push((name.to_vec(), texts.clone()));
+        texts
+    })
+}
+
+/// A simple font with `texts`, its widths from its dictionary (or, without
+/// any, estimated from a standard font's).
+fn simple(doc: &Document, dict: &Dictionary, texts: Texts, subtype: &[u8]) -> Simple {
     let scale = if subtype == b"Type3" {
         dict.get(b"FontMatrix")
             .and_then(Object::as_array)
@@ -158,7 +196,7 @@ fn font<'d>(doc: &'d Document, dict: &'d Dictionary) -> Option<Font<'d>> {
         .and_then(|d| d.as_dict().ok())
         .and_then(|d| d.get(b"MissingWidth").ok())
         .and_then(number);
-    let mut widths = Box::new([missing.unwrap_or(500.0); 256]);
+    let mut widths = [missing.unwrap_or(500.0); 256];
     let mut given = false;
     let first = deref(doc, dict.get(b"FirstChar").ok())
         .and_then(|o| o.as_i64().ok())
@@ -181,17 +219,17 @@ fn font<'d>(doc: &'d Document, dict: &'d Dictionary) -> Option<Font<'d>> {
             *width = standard.width(text.chars().next().unwrap_or(' '));
         }
     }
-    let mut ascii = Box::new([0u8; 256]);
+    let mut ascii = [0u8; 256];
     for (byte, text) in ascii.iter_mut().zip(texts.iter()) {
         if let [b] = text.as_bytes() {
             *byte = if b.is_ascii() { *b } else { 0 };
         }
     }
-    Some(Font::Single {
+    Simple {
         texts,
-        ascii,
-        widths,
-    })
+        ascii: Rc::new(ascii),
+        widths: Rc::new(widths),
+    }
 }
 
 /// The texts of a simple font's codes by its own ToUnicode map, /Encoding or
@@ -399,7 +437,7 @@ fn composite_font<'d>(doc: &'d Document, dict: &'d Dictionary) -> Option<Font<'d
 
 /// The three shapes of the standard fourteen fonts, for documents that name
 /// one without giving its widths.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Standard {
     Courier,
     Times,
@@ -797,11 +835,11 @@ impl<'d, 'c> Page<'d, 'c> {
         }
         let mut advance = 0.0;
         match font {
-            Font::Single {
+            Font::Single(Simple {
                 texts,
                 ascii,
                 widths,
-            } => {
+            }) => {
                 // The widths summed first and scaled once: the same advance
                 // to the last bit or two, for a fifth of the arithmetic.
                 let (mut width, mut spaces) = (0.0, 0u32);
@@ -1017,6 +1055,29 @@ pub(crate) mod tests {
         let text = text_of(&pdf);
         assert_eq!(layout(&text), ["\u{201c}Mary Griffin"]);
         assert_eq!(crate::names::count_names(&text), 1);
+    }
+
+    #[test]
+    fn standard_fonts_built_once_per_thread_keep_their_own_widths() {
+        const COURIER: Ref = Ref::new(10);
+        // "Jane" is 21.67 points wide in Helvetica's estimate at 10 points,
+        // 24 in Courier's: "Doe" at 23.5 points past it is a word apart in
+        // the one, joined in the other.
+        let shown = |font: &str| {
+            let content = format!(
+                "BT /{font} 10 Tf 1 0 0 1 72 700 Tm (Jane) Tj 1 0 0 1 95.5 700 Tm (Doe) Tj ET"
+            );
+            let pdf = document(content.as_bytes(), &[("F2", COURIER)], &[], |pdf| {
+                pdf.type1_font(COURIER)
+                    .base_font(Name(b"Courier"))
+                    .encoding_predefined(Name(b"WinAnsiEncoding"));
+            });
+            layout(&text_of(&pdf))
+        };
+        for _ in 0..2 {
+            assert_eq!(shown("F1"), ["Jane Doe"]);
+            assert_eq!(shown("F2"), ["JaneDoe"]);
+        }
     }
 
     #[test]
