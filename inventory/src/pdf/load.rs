@@ -129,18 +129,7 @@ fn indirect(file: &[u8], offset: usize, id: ObjectId, offsets: &Offsets) -> Opti
         input: file,
         at: offset,
     };
-    tokens.skip_space();
-    let number = unsigned(&mut tokens)?;
-    tokens.skip_space();
-    let generation = unsigned(&mut tokens)?;
-    tokens.skip_space();
-    if (number, generation) != (u64::from(id.0), u64::from(id.1))
-        || !file.get(tokens.at..)?.starts_with(b"obj")
-    {
-        return None;
-    }
-    tokens.at += 3;
-    let object = object(&mut tokens, 0)?;
+    let object = direct_at(&mut tokens, id)?;
     let Object::Dictionary(dict) = object else {
         return Some(object);
     };
@@ -161,10 +150,13 @@ fn indirect(file: &[u8], offset: usize, id: ObjectId, offsets: &Offsets) -> Opti
     let length = match dict.get(b"Length").ok()? {
         Object::Reference(length_id) => {
             let (generation, at) = (*offsets.get(&length_id.0)?)?;
-            if generation != length_id.1 || *length_id == id {
+            if generation != length_id.1 {
                 return None;
             }
-            indirect(file, at, *length_id, offsets)?.as_i64().ok()
+            // The length object's value alone: a stream there is no length,
+            // and a chain of lengths naming one another ends at once.
+            let mut at_length = Tokens { input: file, at };
+            direct_at(&mut at_length, *length_id)?.as_i64().ok()
         }
         length => length.as_i64().ok(),
     };
@@ -181,6 +173,22 @@ fn indirect(file: &[u8], offset: usize, id: ObjectId, offsets: &Offsets) -> Opti
             Some(data.strip_suffix(b"\r").unwrap_or(data))
         })?;
     Some(Object::Stream(Stream::new(dict, content.to_vec())))
+}
+
+/// The direct object after `tokens`' `number generation obj`, which must be `id`'s.
+fn direct_at(tokens: &mut Tokens, id: ObjectId) -> Option<Object> {
+    tokens.skip_space();
+    let number = unsigned(tokens)?;
+    tokens.skip_space();
+    let generation = unsigned(tokens)?;
+    tokens.skip_space();
+    if (number, generation) != (u64::from(id.0), u64::from(id.1))
+        || !tokens.input.get(tokens.at..)?.starts_with(b"obj")
+    {
+        return None;
+    }
+    tokens.at += 3;
+    object(tokens, 0)
 }
 
 /// Whether `rest`, after a stream's data, is its `endstream` (a line end may come first).
@@ -483,6 +491,25 @@ mod tests {
         let doc = document(&bytes).unwrap();
         let stream = doc.objects[&(2, 0)].as_stream().unwrap();
         assert_eq!(stream.content, b"Jane Doe 123-45-6788");
+    }
+
+    #[test]
+    fn lengths_that_name_each_other_end() {
+        let bytes = file(
+            &[
+                b"<< /Type /Catalog >>",
+                b"<< /Length 3 0 R >>\nstream\nJane Doe\nendstream",
+                b"<< /Length 2 0 R >>\nstream\nJohn Roe\nendstream",
+                b"<< /Length 4 0 R >>\nstream\nMary Poe\nendstream",
+            ],
+            "/Root 1 0 R",
+        );
+        // No length is a number: each stream is read to its endstream.
+        let doc = document(&bytes).unwrap();
+        let content = |n: u32| doc.objects[&(n, 0)].as_stream().unwrap().content.clone();
+        assert_eq!(content(2), b"Jane Doe");
+        assert_eq!(content(3), b"John Roe");
+        assert_eq!(content(4), b"Mary Poe");
     }
 
     #[test]
