@@ -320,10 +320,14 @@ impl<'t> Context<'t> {
     }
 
     /// A context word right before `start`: within `CONTEXT_BYTES`, at most
-    /// `CONTEXT_GAP` bytes between the word and the number, and no sentence or
-    /// line break, and no other number, in between ("Account No.: 123" counts;
+    /// `CONTEXT_GAP` bytes between the word and the number, and no sentence
+    /// break and no other number in between ("Account No.: 123" counts;
     /// "account closed. Order 123" does not, nor does the order number in "SSN
     /// 123-45-6789 order 123456789": the word introduced the number after it).
+    /// A line break may come only after a label ("Account Number:" on a line of
+    /// its own, as forms and PDF text have it), with the number starting the
+    /// next line; a word in [`LABEL_ONLY_WORDS`] must be such a label and on
+    /// the number's line.
     fn before(&self, kind: ContextKind, start: usize) -> bool {
         let words = self.found.get_or_init(|| {
             let mut words = Vec::new();
@@ -341,16 +345,75 @@ impl<'t> Context<'t> {
         if word_start < from || start - word_end > CONTEXT_GAP {
             return false;
         }
-        let gap = self.text[word_end..start].trim_ascii_start();
-        let gap = [b"no.".as_slice(), b"num."]
+        let word = &self.text[word_start..word_end];
+        let label_only = LABEL_ONLY_WORDS
             .iter()
-            .find(|prefix| {
-                gap.len() >= prefix.len() && gap[..prefix.len()].eq_ignore_ascii_case(prefix)
-            })
-            .map_or(gap, |prefix| &gap[prefix.len()..]);
-        !gap.iter()
-            .any(|b| matches!(b, b'.' | b'!' | b'?' | b';' | b'\n' | b'0'..=b'9'))
+            .any(|w| word.eq_ignore_ascii_case(w));
+        let gap = &self.text[word_end..start];
+        match memchr::memchr(b'\n', gap) {
+            Some(line_end) => {
+                !label_only
+                    && labels_the_number(&gap[..line_end])
+                    && gap[line_end + 1..]
+                        .iter()
+                        .all(|b| matches!(b, b' ' | b'\t'))
+            }
+            None if label_only => labels_the_number(gap),
+            None => {
+                let gap = gap.trim_ascii_start();
+                let gap = [b"no.".as_slice(), b"num."]
+                    .iter()
+                    .find(|prefix| {
+                        gap.len() >= prefix.len()
+                            && gap[..prefix.len()].eq_ignore_ascii_case(prefix)
+                    })
+                    .map_or(gap, |prefix| &gap[prefix.len()..]);
+                !gap.iter()
+                    .any(|b| matches!(b, b'.' | b'!' | b'?' | b';' | b'0'..=b'9'))
+            }
+        }
     }
+}
+
+/// Context words that are also everyday words ("error checking", "the savings
+/// from it"): they name an account only as a label the number follows on the
+/// same line, as in "Checking: 12345678" or "Savings #12345678".
+const LABEL_ONLY_WORDS: [&[u8]; 2] = [b"checking", b"savings"];
+
+/// Whether `gap`, between a context word and a number (or the end of its
+/// line), holds only what a label ends with: blanks, "no." or "number", and
+/// ':', '#' or '-'.
+fn labels_the_number(gap: &[u8]) -> bool {
+    let blank_or_mark = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b':' | b'#' | b'-');
+    let at = gap
+        .iter()
+        .position(|b| !blank_or_mark(b))
+        .unwrap_or(gap.len());
+    let rest = &gap[at..];
+    let rest = [b"number".as_slice(), b"num.", b"no."]
+        .iter()
+        .find(|word| rest.len() >= word.len() && rest[..word.len()].eq_ignore_ascii_case(word))
+        .map_or(rest, |word| &rest[word.len()..]);
+    rest.iter().all(blank_or_mark)
+}
+
+/// Whether the number at `start` is a segment of a URL's path, as in
+/// "https://chromestatus.com/feature/5068609911521280": a page's id, which
+/// passes Luhn one time in ten, not a card someone wrote down. A card in a
+/// query ("?card=…") or in a logged request path without a scheme still counts.
+fn in_url_path(text: &[u8], start: usize) -> bool {
+    // Longer URLs are rare; the bound keeps a long token from costing more.
+    const LONGEST_URL: usize = 2048;
+    if start == 0 || text[start - 1] != b'/' {
+        return false;
+    }
+    let from = start.saturating_sub(LONGEST_URL);
+    let token_start = text[from..start]
+        .iter()
+        .rposition(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'<' | b'(' | b'['))
+        .map_or(from, |i| from + i + 1);
+    let token = &text[token_start..start];
+    memchr::memmem::find(token, b"://").is_some() || token.starts_with(b"www.")
 }
 
 /// Finds every element in `text`. `hint` widens what counts in a column known to
@@ -387,7 +450,9 @@ fn validate(text: &[u8], hint: ColumnHint, candidates: &ByShape) -> Vec<Hit> {
         let bytes = &text[start..end];
         // The structure is checked before the context: it is the cheaper test.
         let found = match shape {
-            Shape::Card => card_number(bytes).map(|digits| (Element::Card, digits.to_string())),
+            Shape::Card => card_number(bytes)
+                .filter(|_| !in_url_path(text, start))
+                .map(|digits| (Element::Card, digits.to_string())),
             // One consistent separator: 123-45 6789 is not an SSN.
             Shape::DashedSsn if bytes[3] == bytes[6] => Some(Digits::of(bytes))
                 .filter(|d| valid_ssn(d.as_bytes()))
@@ -727,6 +792,68 @@ mod tests {
                 found(decoy).iter().all(|(e, _)| *e != Element::Card),
                 "{decoy}"
             );
+        }
+    }
+
+    #[test]
+    fn a_page_id_in_a_url_path_is_not_a_card() {
+        let card = "5068609911521280";
+        assert_eq!(found(card), [(Element::Card, card.to_string())]);
+        for url in [
+            "see https://chromestatus.com/feature/5068609911521280)",
+            "<http://oss-fuzz.com/testcase-detail/5068609911521280>.",
+            "(www.example.com/feature/5068609911521280)",
+        ] {
+            assert!(found(url).is_empty(), "{url}");
+        }
+        // In a query, or in a request path logged without its scheme, a card is
+        // a card that leaked.
+        for leak in [
+            "https://shop.example/pay?card=5068609911521280",
+            "GET /v1/cards/5068609911521280 HTTP/1.1",
+            "https://example.com/a b/5068609911521280",
+        ] {
+            assert_eq!(found(leak), [(Element::Card, card.to_string())], "{leak}");
+        }
+    }
+
+    #[test]
+    fn checking_and_savings_name_an_account_only_as_its_label() {
+        for labelled in [
+            "Checking: 12345678",
+            "checking 12345678",
+            "Savings #12345678",
+            "Savings No. 12345678",
+            "savings number: 12345678",
+            "Deposit to checking account 12345678.",
+        ] {
+            assert_eq!(
+                found(labelled),
+                [(Element::Account, "12345678".into())],
+                "{labelled}"
+            );
+        }
+        for everyday in [
+            "2 * poor error checking\n402480  Do not use %rsp",
+            "Fixed typo in checking ss_family SF#845292",
+            "savings of 30% in 2024 over 12345678",
+        ] {
+            assert!(found(everyday).is_empty(), "{everyday}");
+        }
+        // Another label may stand on the line above its number, but only a label.
+        for label_above in ["Account Number:\r\n12345678", "Acct #\n  12345678"] {
+            assert_eq!(
+                found(label_above),
+                [(Element::Account, "12345678".into())],
+                "{label_above:?}"
+            );
+        }
+        for not_a_label in [
+            "account closed\n12345678",
+            "Account\n\n12345678",
+            "Account\nref 12345678",
+        ] {
+            assert!(found(not_a_label).is_empty(), "{not_a_label:?}");
         }
     }
 
