@@ -44,6 +44,11 @@ const COMMON_WORDS: [&str; 24] = [
     "AMOUNT", "NUMBER",
 ];
 
+/// The US state and territory codes that are also first names in the lists.
+/// In capitals after a comma they are an address ("Worcester, MA 01608"), not
+/// "Last, First"; "Smith, Al" in Title Case still names a person.
+const STATE_CODES_IN_FIRST_NAMES: [&str; 7] = ["AL", "IN", "MA", "MI", "OK", "PA", "VI"];
+
 pub fn is_first_name(word: &str) -> bool {
     FIRST.contains(word)
 }
@@ -97,6 +102,7 @@ fn names_a_person((a, a_end): (&str, char), (b, _): (&str, char)) -> bool {
     let last_first = a_end == ','
         && capitalised(a)
         && capitalised(b)
+        && !STATE_CODES_IN_FIRST_NAMES.contains(&b)
         && is_surname(a)
         && is_first_name(b)
         && !common(b);
@@ -453,6 +459,15 @@ mod tests {
             "pairs do not overlap"
         );
         assert_eq!(count_names("Dear Mr. O'Brien"), 0);
+        // A city and its state are not "Last, First", though both are in the lists.
+        assert!(is_surname("Worcester") && is_first_name("Ma") && is_first_name("Al"));
+        assert_eq!(count_names("Mail to Worcester, MA 01608-0994"), 0);
+        assert_eq!(count_names("WORCESTER, MA"), 0);
+        assert_eq!(
+            count_names("Worcester, Al"),
+            1,
+            "Title Case is a first name"
+        );
         assert_eq!(count_names("\u{ab}John Smith\u{bb} signed"), 1, "quoted");
         // Unicode white space separates words too.
         assert_eq!(
