@@ -194,32 +194,95 @@ pub fn decode(bytes: &[u8]) -> Option<String> {
 
 /// The text of HTML or XML: tags dropped, common entities decoded, and the end of
 /// a block (paragraph, row, list item, heading, line break) kept as a line break,
-/// so a form's lines stay lines and records are judged over nearby lines.
+/// so a form's lines stay lines and records are judged over nearby lines, as
+/// for a Word document's paragraphs. A table, section or article is a record
+/// of its own. White space at the start of a line is dropped, as a browser
+/// drops it, so the source's indentation and line breaks between blocks do not
+/// make blank lines that would cut a page's paragraphs apart.
 pub fn markup_text(markup: &str) -> String {
     let mut out = String::with_capacity(markup.len());
+    let push_text = |out: &mut String, text: &str| {
+        let at_line_start = out.is_empty() || out.ends_with('\n');
+        push_unescaped(
+            out,
+            if at_line_start {
+                text.trim_start()
+            } else {
+                text
+            },
+        );
+    };
     let mut rest = markup;
     while let Some(open) = memchr::memchr(b'<', rest.as_bytes()) {
-        push_unescaped(&mut out, &rest[..open]);
+        push_text(&mut out, &rest[..open]);
         let tag = &rest[open + 1..];
         // A tag never closed hides the rest, as a browser would.
         let Some(close) = memchr::memchr(b'>', tag.as_bytes()) else {
             return out;
         };
-        out.push_str(if ends_block(&tag[..close]) {
-            "\n\n"
-        } else {
-            " "
-        });
+        match block_end(&tag[..close]) {
+            Some(BlockEnd::Line) => end_line(&mut out, 1),
+            Some(BlockEnd::Record) => end_line(&mut out, 2),
+            // An inline tag is a space between words, none at a line's start.
+            None if out.is_empty() || out.ends_with('\n') => {}
+            None => out.push(' '),
+        }
         rest = &tag[close + 1..];
     }
-    push_unescaped(&mut out, rest);
+    push_text(&mut out, rest);
     out
 }
 
-/// The tags whose end is the end of a block of text.
+/// Ends the text's last line with `breaks` line breaks (1: a new line, 2: a
+/// blank line, a new record). White space at the end of the line goes, as a
+/// browser drops it; a blank line already there stays.
+fn end_line(out: &mut String, breaks: usize) {
+    let kept = out.trim_end_matches([' ', '\t', '\r', '\n']).len();
+    let there = out[kept..].bytes().filter(|&b| b == b'\n').count();
+    out.truncate(kept);
+    if out.is_empty() {
+        return;
+    }
+    for _ in 0..breaks.max(there.min(2)) {
+        out.push('\n');
+    }
+}
+
+/// What the end of a block is in the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BlockEnd {
+    Line,
+    Record,
+}
+
+/// The tags whose end is the end of a line of text.
 const BLOCKS: [&str; 14] = [
     "p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "section", "article",
 ];
+
+/// The blocks that hold records of their own.
+const RECORD_BLOCKS: [&str; 3] = ["table", "section", "article"];
+
+/// What a tag (what lies between `<` and `>`) ends, if it ends a block.
+fn block_end(inside: &str) -> Option<BlockEnd> {
+    if !ends_block(inside) {
+        return None;
+    }
+    let name = inside.trim_start_matches('/');
+    let record = RECORD_BLOCKS.iter().any(|block| {
+        name.len() >= block.len()
+            && name.as_bytes()[..block.len()].eq_ignore_ascii_case(block.as_bytes())
+            && name
+                .as_bytes()
+                .get(block.len())
+                .is_none_or(|b| matches!(b, b' ' | b'/' | b'\t' | b'\n'))
+    });
+    Some(if record {
+        BlockEnd::Record
+    } else {
+        BlockEnd::Line
+    })
+}
 
 /// Whether a tag (what lies between `<` and `>`) ends a block of text: its
 /// name, cut at white space or `/`, is one of [`BLOCKS`] in any case.
@@ -576,10 +639,28 @@ mod tests {
 
     #[test]
     fn markup() {
-        assert!(
-            markup_text("<p>a</p><p>b</p>").contains("a\n"),
+        assert_eq!(
+            markup_text("<p>a</p><p>b</p>"),
+            "a\nb\n",
             "blocks end lines"
         );
+        // The source's line breaks and indentation between blocks are no blank line.
+        assert_eq!(
+            markup_text("<body>\n  <p>a</p>\n\n  <div>\n    b <b>c</b></div>\n</body>\n"),
+            "a\nb  c\n"
+        );
+        // A table is a record of its own: a blank line on either side.
+        assert_eq!(
+            markup_text("<p>a</p><table><tr><td>b</td></tr></table><p>c</p>"),
+            "a\n\nb\n\nc\n"
+        );
+        assert_eq!(markup_text("<sectionx>a</sectionx>"), "a ", "not a section");
+        // A page's paragraphs are nearby lines, as a Word document's are: the
+        // client named in one and the number in the next are PI.
+        let page = "<html><body>\n<h2>Client</h2>\n<p>Wei Miller</p>\n\n<p>SSN 713-49-8902</p>\n</body></html>";
+        assert!(scan_text(&markup_text(page)).holds_pi());
+        let apart = "<section><p>Wei Miller</p></section><section><p>SSN 713-49-8902</p></section>";
+        assert!(!scan_text(&markup_text(apart)).holds_pi());
         assert_eq!(
             markup_text("<p>John&nbsp;Smith</p><td>123-45-6788</td>")
                 .split_whitespace()

@@ -449,6 +449,25 @@ fn pdf(path: &Path, text: &str) -> anyhow::Result<()> {
 
 /// Writes `files` documents under `dir`, cycling through the formats, and returns
 /// each file's name with its label.
+/// Writes `labels` as CSV: the file (relative to the corpus) and its expected
+/// counts, in the columns `wisp inventory --format csv` has.
+pub fn write_labels(path: &Path, labels: &[(String, Label)]) -> anyhow::Result<()> {
+    let mut out = csv::Writer::from_path(path)?;
+    out.write_record(["path", "ssn", "card", "license", "account", "pi"])?;
+    for (name, label) in labels {
+        out.write_record([
+            name.clone(),
+            label.ssn.to_string(),
+            label.card.to_string(),
+            label.license.to_string(),
+            label.account.to_string(),
+            u8::from(label.pi).to_string(),
+        ])?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
 pub fn generate(dir: &Path, files: usize, seed: u64) -> anyhow::Result<Vec<(String, Label)>> {
     let mut rng = Rng::new(seed);
     let mut labels = Vec::with_capacity(files);

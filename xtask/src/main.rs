@@ -56,6 +56,10 @@ enum Task {
         /// How many files
         #[arg(long, default_value_t = 6_000)]
         files: usize,
+        /// Also write each file's expected counts here, as CSV in the columns of
+        /// `wisp inventory --format csv`, to compare a scan with
+        #[arg(long)]
+        labels: Option<std::path::PathBuf>,
     },
     /// Run benchmarks and print their figures as ratios against named baselines
     Bench {
@@ -88,9 +92,17 @@ fn main() -> anyhow::Result<()> {
             .map(|_| ())
         }
         Task::ImageTest => image_test::run(),
-        Task::Corpus { dir, files } => {
+        Task::Corpus {
+            dir,
+            files,
+            labels: labels_path,
+        } => {
             let labels = corpus::generate(&dir, files, 20261125)?;
             eprintln!("wrote {} labelled files to {}", labels.len(), dir.display());
+            if let Some(path) = labels_path {
+                corpus::write_labels(&path, &labels)?;
+                eprintln!("wrote their labels to {}", path.display());
+            }
             Ok(())
         }
     }
