@@ -304,3 +304,60 @@ fn a_folder_is_summed_once_when_a_subfolder_sorts_between_its_files() {
         "{summary}"
     );
 }
+
+#[test]
+fn every_file_of_many_kinds_is_reported_once_whether_its_batch_fills_or_not() {
+    // 70 files of each of three kinds fill batches and leave some over; 20
+    // further extensions, one file each, overflow the batches per thread.
+    let dir = temp_dir();
+    let root = dir.path().join("many");
+    let mut expected = std::collections::BTreeMap::new();
+    for folder in 0..7 {
+        std::fs::create_dir_all(root.join(format!("{folder:02}"))).unwrap();
+    }
+    for n in 0..70 {
+        let folder = root.join(format!("{:02}", n % 7));
+        let text = folder.join(format!("note-{n}.txt"));
+        std::fs::write(
+            &text,
+            format!("Dear Jane Doe,\nSSN 123-45-{:04}\n", 6700 + n),
+        )
+        .unwrap();
+        expected.insert(text, ("1", "0"));
+        let csv = folder.join(format!("staff-{n}.csv"));
+        std::fs::write(&csv, "Employee Name,Card\nJohn Roe,4111 1111 1111 1111\n").unwrap();
+        expected.insert(csv, ("0", "1"));
+        let html = folder.join(format!("page-{n}.html"));
+        std::fs::write(&html, "<p>Nothing personal here.</p>").unwrap();
+        expected.insert(html, ("0", "0"));
+    }
+    for n in 0..20 {
+        let odd = root.join(format!("00/odd.ext{n}"));
+        std::fs::write(&odd, "Mary Smith SSN 234-56-7890").unwrap();
+        expected.insert(odd, ("1", "0"));
+    }
+    let catalog = dir.path().join("catalog.sqlite").display().to_string();
+    let root_arg = root.display().to_string();
+    for pass in ["first scan", "rescan from the catalog"] {
+        let out = run(&[
+            "inventory",
+            "--catalog",
+            &catalog,
+            "--format",
+            "csv",
+            &root_arg,
+        ]);
+        assert!(out.status.success(), "{pass}: {}", stderr(&out));
+        let rows = rows(&stdout(&out));
+        assert_eq!(rows.len(), expected.len(), "{pass}: one row per file");
+        for row in &rows {
+            let (ssn, card) = expected[&std::path::PathBuf::from(&row[0])];
+            assert_eq!(
+                (row[3].as_str(), row[4].as_str()),
+                (ssn, card),
+                "{pass}: {}",
+                row[0]
+            );
+        }
+    }
+}
