@@ -48,8 +48,26 @@ pub fn run(which: Which) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The binary `dist` ships, built as it is: optimized by a profile of a
+/// training scan (see `pgo`), for the host.
 fn build_release() -> anyhow::Result<PathBuf> {
     let root = system::workspace_root();
+    let host = crate::pgo::host_triple()?;
+    let profiled = crate::pgo::build_wisp(
+        &root,
+        &crate::pgo::Build {
+            target: &host,
+            rustflags: "",
+        },
+    )?;
+    if let Some(built) = profiled {
+        println!(
+            "wisp under test: profile-guided release build ({})",
+            built.display()
+        );
+        return Ok(built);
+    }
+    println!("wisp under test: release build without a profile (llvm-profdata is not to be had)");
     system::run(Command::new(env!("CARGO")).current_dir(&root).args([
         "build",
         "--release",
@@ -567,7 +585,7 @@ fn inventory(wisp: &Path) -> anyhow::Result<()> {
         .prefix("wisp-bench-inventory-")
         .tempdir_in(system::workspace_root().join("target"))?;
     let corpus = dir.path().join("corpus");
-    let labels = generate(&corpus, FILES, 20261125)?;
+    let labels = generate(&corpus, FILES, crate::corpus::BENCH_SEED)?;
     let out = Command::new(wisp)
         .args(["inventory", "--no-catalog", "--format", "csv"])
         .arg(&corpus)

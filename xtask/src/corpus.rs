@@ -468,6 +468,9 @@ pub fn write_labels(path: &Path, labels: &[(String, Label)]) -> anyhow::Result<(
     Ok(())
 }
 
+/// The seed of the corpus `cargo xtask bench inventory` measures.
+pub const BENCH_SEED: u64 = 20261125;
+
 pub fn generate(dir: &Path, files: usize, seed: u64) -> anyhow::Result<Vec<(String, Label)>> {
     let mut rng = Rng::new(seed);
     let mut labels = Vec::with_capacity(files);

@@ -13,7 +13,24 @@ pub const TARGET: &str = "x86_64-unknown-linux-musl";
 /// Builds the distribution and returns the path of the static binary.
 pub fn run() -> anyhow::Result<PathBuf> {
     let root = system::workspace_root();
-    let built = build_static(&root, "wisp", "wisp")?;
+    prepare_static()?;
+    let profiled = crate::pgo::build_wisp(
+        &root,
+        &crate::pgo::Build {
+            target: TARGET,
+            rustflags: STATIC_RUSTFLAGS,
+        },
+    )?;
+    let built = match profiled {
+        Some(built) => {
+            check_static(&built)?;
+            built
+        }
+        None => {
+            eprintln!("dist: llvm-profdata (rustup's llvm-tools) is not to be had: building without a profile");
+            build_static(&root, "wisp", "wisp")?
+        }
+    };
 
     let version = system::output(Command::new(&built).arg("--version"))
         .with_context(|| format!("the built binary {} does not run", built.display()))?;
@@ -63,9 +80,7 @@ pub fn run() -> anyhow::Result<PathBuf> {
 
 /// Builds `binary` of `package` as a static musl executable and returns its path.
 pub fn build_static(root: &Path, package: &str, binary: &str) -> anyhow::Result<PathBuf> {
-    system::ensure_rust_target(TARGET)?;
-    // Bundled C code (SQLite) must be compiled against musl's headers.
-    system::ensure_tools(&[("x86_64-linux-musl-gcc", "musl-tools")])?;
+    prepare_static()?;
     system::run(
         Command::new(env!("CARGO"))
             .current_dir(root)
@@ -80,7 +95,7 @@ pub fn build_static(root: &Path, package: &str, binary: &str) -> anyhow::Result<
                 "--target",
                 TARGET,
             ])
-            .env("RUSTFLAGS", "-C target-feature=+crt-static"),
+            .env("RUSTFLAGS", STATIC_RUSTFLAGS),
     )?;
     let built = root
         .join("target")
@@ -90,6 +105,15 @@ pub fn build_static(root: &Path, package: &str, binary: &str) -> anyhow::Result<
     check_static(&built)?;
     Ok(built)
 }
+
+/// What a static build needs: the musl target, and musl's C compiler for
+/// the bundled C code (SQLite), which must see musl's headers.
+fn prepare_static() -> anyhow::Result<()> {
+    system::ensure_rust_target(TARGET)?;
+    system::ensure_tools(&[("x86_64-linux-musl-gcc", "musl-tools")])
+}
+
+const STATIC_RUSTFLAGS: &str = "-C target-feature=+crt-static";
 
 /// A static executable has no PT_INTERP program header (no dynamic loader).
 fn check_static(binary: &std::path::Path) -> anyhow::Result<()> {

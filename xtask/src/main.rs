@@ -6,6 +6,7 @@ mod corpus;
 mod dist;
 mod image;
 mod image_test;
+mod pgo;
 mod system;
 mod test;
 
@@ -60,6 +61,10 @@ enum Task {
         /// `wisp inventory --format csv`, to compare a scan with
         #[arg(long)]
         labels: Option<std::path::PathBuf>,
+        /// The generator's seed: another seed writes other documents of the
+        /// same kinds (the benchmark's corpus is the default's)
+        #[arg(long, default_value_t = corpus::BENCH_SEED)]
+        seed: u64,
     },
     /// Run benchmarks and print their figures as ratios against named baselines
     Bench {
@@ -96,8 +101,9 @@ fn main() -> anyhow::Result<()> {
             dir,
             files,
             labels: labels_path,
+            seed,
         } => {
-            let labels = corpus::generate(&dir, files, 20261125)?;
+            let labels = corpus::generate(&dir, files, seed)?;
             eprintln!("wrote {} labelled files to {}", labels.len(), dir.display());
             if let Some(path) = labels_path {
                 corpus::write_labels(&path, &labels)?;
