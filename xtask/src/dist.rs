@@ -81,27 +81,16 @@ pub fn run() -> anyhow::Result<PathBuf> {
 /// Builds `binary` of `package` as a static musl executable and returns its path.
 pub fn build_static(root: &Path, package: &str, binary: &str) -> anyhow::Result<PathBuf> {
     prepare_static()?;
-    system::run(
-        Command::new(env!("CARGO"))
-            .current_dir(root)
-            .args([
-                "build",
-                "--release",
-                "--locked",
-                "--package",
-                package,
-                "--bin",
-                binary,
-                "--target",
-                TARGET,
-            ])
-            .env("RUSTFLAGS", STATIC_RUSTFLAGS),
+    let built = system::build_release(
+        root,
+        &system::ReleaseBuild {
+            package,
+            binary,
+            target: TARGET,
+            target_dir: None,
+            rustflags: STATIC_RUSTFLAGS,
+        },
     )?;
-    let built = root
-        .join("target")
-        .join(TARGET)
-        .join("release")
-        .join(binary);
     check_static(&built)?;
     Ok(built)
 }

@@ -94,28 +94,16 @@ fn cargo_build(
     target_dir: &Path,
     profile_flag: &str,
 ) -> anyhow::Result<PathBuf> {
-    system::run(
-        Command::new(env!("CARGO"))
-            .current_dir(root)
-            .args([
-                "build",
-                "--release",
-                "--locked",
-                "--package",
-                "wisp",
-                "--bin",
-                "wisp",
-                "--target",
-                build.target,
-            ])
-            .arg("--target-dir")
-            .arg(target_dir)
-            .env(
-                "RUSTFLAGS",
-                format!("{} {profile_flag}", build.rustflags).trim(),
-            ),
-    )?;
-    Ok(target_dir.join(build.target).join("release/wisp"))
+    system::build_release(
+        root,
+        &system::ReleaseBuild {
+            package: "wisp",
+            binary: "wisp",
+            target: build.target,
+            target_dir: Some(target_dir),
+            rustflags: format!("{} {profile_flag}", build.rustflags).trim(),
+        },
+    )
 }
 
 /// The host's triple, as rustc names it.

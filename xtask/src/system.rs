@@ -49,6 +49,35 @@ fn describe(command: &Command) -> String {
         .join(" ")
 }
 
+/// One binary to build with `cargo build --release --locked`.
+pub struct ReleaseBuild<'a> {
+    pub package: &'a str,
+    pub binary: &'a str,
+    pub target: &'a str,
+    /// Its own target folder, where its flags must not force a rebuild of
+    /// the workspace's `target/`.
+    pub target_dir: Option<&'a Path>,
+    pub rustflags: &'a str,
+}
+
+/// Builds `build` and returns the binary's path.
+pub fn build_release(root: &Path, build: &ReleaseBuild) -> anyhow::Result<PathBuf> {
+    let target_dir = build
+        .target_dir
+        .map_or_else(|| root.join("target"), Path::to_path_buf);
+    run(Command::new(env!("CARGO"))
+        .current_dir(root)
+        .args(["build", "--release", "--locked", "--package", build.package])
+        .args(["--bin", build.binary, "--target", build.target])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .env("RUSTFLAGS", build.rustflags))?;
+    Ok(target_dir
+        .join(build.target)
+        .join("release")
+        .join(build.binary))
+}
+
 pub fn which(tool: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
