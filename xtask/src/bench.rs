@@ -68,13 +68,16 @@ fn build_release() -> anyhow::Result<PathBuf> {
         return Ok(built);
     }
     println!("wisp under test: release build without a profile (llvm-profdata is not to be had)");
-    system::run(Command::new(env!("CARGO")).current_dir(&root).args([
-        "build",
-        "--release",
-        "--package",
-        "wisp",
-    ]))?;
-    Ok(root.join("target/release/wisp"))
+    system::build_release(
+        &root,
+        &system::ReleaseBuild {
+            package: "wisp",
+            binary: "wisp",
+            target: &host,
+            target_dir: None,
+            rustflags: "",
+        },
+    )
 }
 
 /// Loop devices attached for a benchmark; detached on drop.
