@@ -16,11 +16,12 @@ pub enum Content {
     Delimited(String, u8),
     /// Spreadsheet rows, first row possibly a header.
     Rows(Vec<Vec<String>>),
-    /// A worksheet's XML with its workbook's shared strings, read row by row as
-    /// it is scanned ([`for_each_sheet_row`]): its cells are never all held at once.
+    /// A worksheet's XML with what its workbook says about its cells, read row
+    /// by row as it is scanned ([`for_each_sheet_row`]): its cells are never
+    /// all held at once.
     Sheet {
         xml: Vec<u8>,
-        shared: std::sync::Arc<Vec<String>>,
+        book: std::sync::Arc<Workbook>,
     },
 }
 
@@ -363,7 +364,12 @@ fn office_part(ext: &str, name: &str) -> bool {
             (name.starts_with("ppt/slides/slide") || name.starts_with("ppt/notesSlides/notesSlide"))
                 && xml
         }
-        "xlsx" => name == "xl/sharedStrings.xml" || name.starts_with("xl/worksheets/sheet") && xml,
+        // The styles say how numbers are shown (an SSN as 000-00-0000).
+        "xlsx" => {
+            name == "xl/sharedStrings.xml"
+                || name == "xl/styles.xml"
+                || name.starts_with("xl/worksheets/sheet") && xml
+        }
         "odt" | "ods" => name == "content.xml",
         _ => true,
     }
@@ -520,12 +526,20 @@ fn shared_strings(xml: &[u8]) -> Vec<String> {
 }
 
 fn xlsx_sheets(members: Vec<(String, Vec<u8>)>, name: &str, parts: &mut Vec<Part>) {
-    let shared: Vec<String> = members
-        .iter()
-        .find(|(m, _)| m == "xl/sharedStrings.xml")
-        .map(|(_, xml)| shared_strings(xml))
-        .unwrap_or_default();
-    let shared = std::sync::Arc::new(shared);
+    let member = |wanted: &str| {
+        members
+            .iter()
+            .find(|(m, _)| m == wanted)
+            .map(|(_, xml)| xml)
+    };
+    let book = std::sync::Arc::new(Workbook {
+        shared: member("xl/sharedStrings.xml")
+            .map(|xml| shared_strings(xml))
+            .unwrap_or_default(),
+        templates: member("xl/styles.xml")
+            .map(|xml| style_templates(xml))
+            .unwrap_or_default(),
+    });
     let mut sheets: Vec<(String, Vec<u8>)> = members
         .into_iter()
         .filter(|(m, _)| m.starts_with("xl/worksheets/sheet") && m.ends_with(".xml"))
@@ -536,29 +550,177 @@ fn xlsx_sheets(members: Vec<(String, Vec<u8>)>, name: &str, parts: &mut Vec<Part
             name: format!("{}!{member}", display(name)),
             content: Content::Sheet {
                 xml,
-                shared: std::sync::Arc::clone(&shared),
+                book: std::sync::Arc::clone(&book),
             },
         });
     }
 }
 
+/// What a workbook says about the cells of its sheets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Workbook {
+    /// The shared strings, by index.
+    pub shared: Vec<String>,
+    /// By cell style (a cell's `s`), the digit template its numbers are shown
+    /// through, if it has one.
+    pub templates: Vec<Option<DigitTemplate>>,
+}
+
+impl Workbook {
+    fn template(&self, style: usize) -> Option<&DigitTemplate> {
+        self.templates.get(style).and_then(Option::as_ref)
+    }
+}
+
+/// A number format made of digit placeholders and literal characters only,
+/// such as Excel's "Social Security Number" (`000-00-0000`) or "Zip Code + 4"
+/// (`00000-0000`): the stored value lacks the leading zeros and dashes a
+/// reader sees, and an SSN stored as 12345678 is shown as 012-34-5678.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigitTemplate(Vec<TemplatePiece>);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TemplatePiece {
+    /// `0`: a digit, or a zero where the number has none.
+    Zero,
+    /// `#`: a digit, or nothing.
+    Digit,
+    Literal(char),
+}
+
+impl DigitTemplate {
+    /// The template of an Excel format code, if its first section (the one for
+    /// positive numbers) is only placeholders and literals: no decimal point,
+    /// grouping, exponent, percentage, colour or condition, date or text part.
+    pub fn parse(code: &str) -> Option<DigitTemplate> {
+        let section = code.split(';').next().unwrap_or_default();
+        let mut pieces = Vec::new();
+        let mut chars = section.chars();
+        while let Some(c) = chars.next() {
+            pieces.push(match c {
+                '0' => TemplatePiece::Zero,
+                '#' => TemplatePiece::Digit,
+                '\\' => TemplatePiece::Literal(chars.next()?),
+                '"' => {
+                    for quoted in chars.by_ref() {
+                        if quoted == '"' {
+                            break;
+                        }
+                        pieces.push(TemplatePiece::Literal(quoted));
+                    }
+                    continue;
+                }
+                '-' | ' ' | '(' | ')' | '/' | ':' | '+' => TemplatePiece::Literal(c),
+                _ => return None,
+            });
+        }
+        let placeholders = pieces
+            .iter()
+            .filter(|p| !matches!(p, TemplatePiece::Literal(_)))
+            .count();
+        // Without a literal the digits are shown as stored, zeros aside; a
+        // template that adds nothing is left out.
+        let adds = pieces
+            .iter()
+            .any(|p| matches!(p, TemplatePiece::Literal(_)))
+            || pieces.contains(&TemplatePiece::Zero);
+        (placeholders > 0 && adds).then_some(DigitTemplate(pieces))
+    }
+
+    /// `digits` (a whole number's, most significant first) as the template
+    /// shows them: placeholders filled from the right, zeros where `0` has no
+    /// digit, and the digits beyond the placeholders before the first one.
+    pub fn render(&self, digits: &str, out: &mut String) {
+        let mut shown: Vec<char> = Vec::with_capacity(self.0.len() + digits.len());
+        let mut left = digits.chars().rev();
+        let first_placeholder = self
+            .0
+            .iter()
+            .position(|p| !matches!(p, TemplatePiece::Literal(_)));
+        for (at, piece) in self.0.iter().enumerate().rev() {
+            match piece {
+                TemplatePiece::Literal(c) => shown.push(*c),
+                TemplatePiece::Zero | TemplatePiece::Digit => {
+                    match left.next() {
+                        Some(d) => shown.push(d),
+                        None if *piece == TemplatePiece::Zero => shown.push('0'),
+                        None => {}
+                    }
+                    if Some(at) == first_placeholder {
+                        shown.extend(left.by_ref());
+                    }
+                }
+            }
+        }
+        out.extend(shown.iter().rev());
+    }
+}
+
+/// The digit templates of a workbook's cell styles (`cellXfs`), by index.
+fn style_templates(xml: &[u8]) -> Vec<Option<DigitTemplate>> {
+    let mut formats: Vec<(Vec<u8>, DigitTemplate)> = Vec::new();
+    let mut templates = Vec::new();
+    let mut in_cell_styles = false;
+    let mut code = String::new();
+    for token in tokens(xml) {
+        match token {
+            Token::Start {
+                name: b"numFmt",
+                attrs,
+                ..
+            } => {
+                let (Some(id), Some(raw)) = (
+                    attribute(attrs, b"numFmtId"),
+                    attribute(attrs, b"formatCode"),
+                ) else {
+                    continue;
+                };
+                code.clear();
+                if unescape_into(raw, &mut code) {
+                    if let Some(template) = DigitTemplate::parse(&code) {
+                        formats.push((id.to_vec(), template));
+                    }
+                }
+            }
+            Token::Start {
+                name: b"cellXfs",
+                empty,
+                ..
+            } => in_cell_styles = !empty,
+            Token::End { name: b"cellXfs" } => in_cell_styles = false,
+            Token::Start {
+                name: b"xf", attrs, ..
+            } if in_cell_styles => {
+                let id = attribute(attrs, b"numFmtId");
+                templates.push(
+                    id.and_then(|id| formats.iter().find(|(f, _)| f.as_slice() == id))
+                        .map(|(_, template)| template.clone()),
+                );
+            }
+            _ => {}
+        }
+    }
+    templates
+}
+
 /// The rows of one worksheet, shared strings and numbers as they are shown.
 #[cfg(test)]
-fn sheet_rows(xml: &[u8], shared: &[String]) -> Vec<Vec<String>> {
+fn sheet_rows(xml: &[u8], book: &Workbook) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
-    for_each_sheet_row(xml, shared, &mut |row| rows.push(row.to_vec()));
+    for_each_sheet_row(xml, book, &mut |row| rows.push(row.to_vec()));
     rows
 }
 
 /// Hands each row of a worksheet to `row`, in order, shared strings and numbers
 /// as they are shown; a row without cells is handed over empty. One row's cells
 /// are kept and reused: a sheet holds thousands of small cells.
-pub fn for_each_sheet_row(xml: &[u8], shared: &[String], row: &mut dyn FnMut(&[String])) {
+pub fn for_each_sheet_row(xml: &[u8], book: &Workbook, row: &mut dyn FnMut(&[String])) {
     let mut cells = RowCells::default();
     let mut open = false;
-    // The cell being read: its column, whether it refers to a shared string,
-    // and whether its value or inline text is open.
-    let (mut column, mut is_shared, mut in_value) = (0usize, false, false);
+    // The cell being read: its column, what its value is, and whether its
+    // value or inline text is open.
+    let (mut column, mut in_value) = (0usize, false);
+    let mut kind = CellValue::Other;
     let mut value = String::new();
     for token in tokens(xml) {
         match token {
@@ -575,16 +737,17 @@ pub fn for_each_sheet_row(xml: &[u8], shared: &[String], row: &mut dyn FnMut(&[S
                 empty: false,
             } => {
                 // One pass over the attributes; the first of a name counts.
-                let (mut reference, mut kind) = (None, None);
+                let (mut reference, mut type_, mut style) = (None, None, None);
                 for (name, value) in attributes(attrs) {
                     match name {
                         b"r" => reference = reference.or(Some(value)),
-                        b"t" => kind = kind.or(Some(value)),
+                        b"t" => type_ = type_.or(Some(value)),
+                        b"s" => style = style.or(Some(value)),
                         _ => {}
                     }
                 }
                 column = reference.map_or(0, column_of);
-                is_shared = kind == Some(b"s");
+                kind = CellValue::of(type_, style, book);
             }
             Token::Start {
                 name: b"v" | b"t",
@@ -602,7 +765,7 @@ pub fn for_each_sheet_row(xml: &[u8], shared: &[String], row: &mut dyn FnMut(&[S
                     unescape_into(raw, &mut value).then_some(value.as_str())
                 };
                 if let Some(text) = text {
-                    put_cell(cells.cell(column), text, is_shared, shared);
+                    put_cell(cells.cell(column), text, kind);
                 }
             }
             _ => {}
@@ -610,6 +773,32 @@ pub fn for_each_sheet_row(xml: &[u8], shared: &[String], row: &mut dyn FnMut(&[S
     }
     if open {
         row(cells.as_slice());
+    }
+}
+
+/// What a cell's stored value is, from its `t` and `s` attributes.
+#[derive(Debug, Clone, Copy)]
+enum CellValue<'b> {
+    /// An index into the shared strings.
+    Shared(&'b [String]),
+    /// A number shown through a digit template.
+    Templated(&'b DigitTemplate),
+    /// Anything else: a number shown as stored, inline or formula text, a
+    /// boolean or an error.
+    Other,
+}
+
+impl<'b> CellValue<'b> {
+    fn of(type_: Option<&[u8]>, style: Option<&[u8]>, book: &'b Workbook) -> CellValue<'b> {
+        match type_ {
+            Some(b"s") => CellValue::Shared(&book.shared),
+            // A number: no type, or "n".
+            None | Some(b"n") => style
+                .and_then(|s| std::str::from_utf8(s).ok()?.parse::<usize>().ok())
+                .and_then(|s| book.template(s))
+                .map_or(CellValue::Other, CellValue::Templated),
+            Some(_) => CellValue::Other,
+        }
     }
 }
 
@@ -644,9 +833,10 @@ impl RowCells {
 }
 
 /// Appends a cell's value to `cell` as a spreadsheet shows it: a shared string
-/// by its index, a whole number in scientific notation by its digits.
-fn put_cell(cell: &mut String, value: &str, is_shared: bool, shared: &[String]) {
-    if is_shared {
+/// by its index, a whole number in scientific notation by its digits, and a
+/// whole number with a digit template through it.
+fn put_cell(cell: &mut String, value: &str, kind: CellValue) {
+    if let CellValue::Shared(shared) = kind {
         if let Some(text) = value
             .trim()
             .parse::<usize>()
@@ -655,14 +845,23 @@ fn put_cell(cell: &mut String, value: &str, is_shared: bool, shared: &[String]) 
         {
             cell.push_str(text);
         }
-    } else if value.contains(['E', 'e']) {
+        return;
+    }
+    let whole = |value: &str| match value.parse::<f64>() {
+        Ok(n) if n.fract() == 0.0 && (0.0..1e19).contains(&n) => Some(n as u64),
+        _ => None,
+    };
+    match kind {
+        CellValue::Templated(template) => match whole(value) {
+            Some(n) => template.render(&n.to_string(), cell),
+            None => cell.push_str(value),
+        },
         // Numbers may be stored as 1.23456789E+8: give whole numbers back their digits.
-        match value.parse::<f64>() {
-            Ok(n) if n.fract() == 0.0 && n.abs() < 1e19 => cell.push_str(&format!("{}", n as u64)),
-            _ => cell.push_str(value),
-        }
-    } else {
-        cell.push_str(value);
+        _ if value.contains(['E', 'e']) => match whole(value) {
+            Some(n) => cell.push_str(&n.to_string()),
+            None => cell.push_str(value),
+        },
+        _ => cell.push_str(value),
     }
 }
 
@@ -1202,6 +1401,85 @@ pub(crate) mod tests {
         assert!(report.findings.holds_pi());
     }
 
+    #[test]
+    fn digit_templates_show_numbers_as_excel_does() {
+        let shown = |code: &str, digits: &str| {
+            let mut out = String::new();
+            DigitTemplate::parse(code)
+                .unwrap_or_else(|| panic!("{code} is a template"))
+                .render(digits, &mut out);
+            out
+        };
+        // Excel's "Social Security Number" and "Zip Code + 4", as it writes them.
+        assert_eq!(shown(r"000\-00\-0000", "12345678"), "012-34-5678");
+        assert_eq!(shown(r"000\-00\-0000", "123456789"), "123-45-6789");
+        assert_eq!(shown("00000\\-0000", "15552222"), "01555-2222");
+        assert_eq!(shown("000-00-0000", "5"), "000-00-0005");
+        // Digits beyond the placeholders go before the first; `#` shows none.
+        assert_eq!(shown("00-00", "123456"), "1234-56");
+        assert_eq!(shown("###-####", "5"), "-5");
+        assert_eq!(shown("\"ID \"0000", "42"), "ID 0042");
+        assert_eq!(shown("0000000;-0000000", "42"), "0000042");
+        for not_a_template in [
+            "General",
+            "0.00",
+            "#,##0",
+            "0%",
+            "0.00E+00",
+            "mm/dd/yy",
+            "@",
+            "[Red]0",
+            "#",
+            "",
+            "[<=9999999]###-####;(###) ###-####",
+        ] {
+            assert_eq!(
+                DigitTemplate::parse(not_a_template),
+                None,
+                "{not_a_template}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_ssn_column_formatted_as_excel_does_keeps_its_leading_zero() {
+        // Excel stores 012-34-5678 typed into an SSN-formatted cell as the
+        // number 12345678, shown through the custom format 164.
+        let styles = br#"<styleSheet><numFmts count="1"><numFmt numFmtId="164" formatCode="000\-00\-0000"/></numFmts>
+            <cellStyleXfs count="1"><xf numFmtId="164"/></cellStyleXfs>
+            <cellXfs count="2"><xf numFmtId="0" fontId="0"/><xf numFmtId="164" applyNumberFormat="1"/></cellXfs></styleSheet>"#;
+        let sheet = br#"<worksheet><sheetData>
+            <row r="1"><c r="A1" t="inlineStr"><is><t>Employee</t></is></c><c r="B1" t="inlineStr"><is><t>Notes</t></is></c></row>
+            <row r="2"><c r="A2" t="inlineStr"><is><t>Ann Lee</t></is></c><c r="B2" s="1"><v>12345678</v></c></row>
+            <row r="3"><c r="A3" t="inlineStr"><is><t>Bo Chan</t></is></c><c r="B3" s="0"><v>12345679</v></c></row>
+        </sheetData></worksheet>"#;
+        let book = Workbook {
+            shared: Vec::new(),
+            templates: style_templates(styles),
+        };
+        assert_eq!(
+            book.templates.len(),
+            2,
+            "cell styles only: {:?}",
+            book.templates
+        );
+        assert_eq!(
+            sheet_rows(sheet, &book),
+            [
+                vec!["Employee", "Notes"],
+                vec!["Ann Lee", "012-34-5678"],
+                vec!["Bo Chan", "12345679"],
+            ]
+        );
+        let xlsx = zip_of(&[
+            ("xl/styles.xml", styles),
+            ("xl/worksheets/sheet1.xml", sheet),
+        ]);
+        let report = scan_bytes("staff.xlsx", &xlsx);
+        assert_eq!(report.findings.counts.ssn, 1, "{report:?}");
+        assert!(report.findings.holds_pi());
+    }
+
     /// `looks_like_mail` as first written: the specification.
     fn looks_like_mail_reference(bytes: &[u8]) -> bool {
         const HEADERS: [&[u8]; 7] = [
@@ -1383,7 +1661,7 @@ pub(crate) mod tests {
             <row r="4"><c r="B4"><v>2</v></c><c r="B4"><v>2</v></c></row>
         </sheetData></worksheet>"#;
         assert_eq!(
-            sheet_rows(sheet, &[]),
+            sheet_rows(sheet, &Workbook::default()),
             [
                 vec!["a", "1", "", "4"],
                 vec!["", "", "3"],
@@ -1652,10 +1930,11 @@ mod quick_xml_reference {
         strings
     }
 
-    pub fn sheet_rows(xml: &[u8], shared: &[String]) -> Vec<Vec<String>> {
+    pub fn sheet_rows(xml: &[u8], book: &super::Workbook) -> Vec<Vec<String>> {
         let mut reader = Reader::from_reader(xml);
         let mut rows: Vec<Vec<String>> = Vec::new();
-        let (mut column, mut is_shared, mut in_value) = (0usize, false, false);
+        let (mut column, mut in_value) = (0usize, false);
+        let mut kind = super::CellValue::Other;
         loop {
             match reader.read_event() {
                 Ok(Event::Start(e)) | Ok(Event::Empty(e)) if e.name().as_ref() == b"row" => {
@@ -1663,14 +1942,16 @@ mod quick_xml_reference {
                 }
                 Ok(Event::Start(e)) if e.name().as_ref() == b"c" => {
                     column = 0;
-                    is_shared = false;
+                    let (mut type_, mut style) = (None, None);
                     for attr in e.attributes().flatten() {
                         match attr.key.as_ref() {
                             b"r" => column = column_of(&attr.value),
-                            b"t" => is_shared = attr.value.as_ref() == b"s",
+                            b"t" => type_ = Some(attr.value.into_owned()),
+                            b"s" => style = Some(attr.value.into_owned()),
                             _ => {}
                         }
                     }
+                    kind = super::CellValue::of(type_.as_deref(), style.as_deref(), book);
                 }
                 Ok(Event::Start(e)) if matches!(e.name().as_ref(), b"v" | b"t") => in_value = true,
                 Ok(Event::End(e)) if matches!(e.name().as_ref(), b"v" | b"t") => in_value = false,
@@ -1684,7 +1965,7 @@ mod quick_xml_reference {
                     if row.len() <= column {
                         row.resize(column + 1, String::new());
                     }
-                    put_cell(&mut row[column], &raw, is_shared, shared);
+                    put_cell(&mut row[column], &raw, kind);
                 }
                 Ok(Event::Eof) | Err(_) => break,
                 _ => {}
@@ -1752,7 +2033,10 @@ mod quick_xml_reference {
     #[test]
     fn the_tokenizer_reads_what_quick_xml_reads() {
         let mut rng = Rng(0x5eed);
-        let shared: Vec<String> = (0..10).map(|i| format!("shared {i}")).collect();
+        let book = super::Workbook {
+            shared: (0..10).map(|i| format!("shared {i}")).collect(),
+            templates: vec![None, super::DigitTemplate::parse("000-00-0000")],
+        };
         for _ in 0..20_000 {
             let xml = random_xml(&mut rng);
             let xml = xml.as_bytes();
@@ -1778,8 +2062,8 @@ mod quick_xml_reference {
                 String::from_utf8_lossy(xml)
             );
             assert_eq!(
-                super::sheet_rows(xml, &shared),
-                sheet_rows(xml, &shared),
+                super::sheet_rows(xml, &book),
+                sheet_rows(xml, &book),
                 "{}",
                 String::from_utf8_lossy(xml)
             );

@@ -487,8 +487,8 @@ fn read_parts(mut report: FileReport, bytes: &[u8]) -> FileReport {
             Content::Rows(rows) => {
                 scan_rows(rows.into_iter().enumerate().map(|(i, r)| (i as u64 + 1, r)))
             }
-            Content::Sheet { xml, shared } => scan_streamed_rows(|row| {
-                crate::extract::for_each_sheet_row(&xml, &shared, row);
+            Content::Sheet { xml, book } => scan_streamed_rows(|row| {
+                crate::extract::for_each_sheet_row(&xml, &book, row);
             }),
         };
         // Parts named like the file itself are the file.

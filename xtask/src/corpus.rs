@@ -354,6 +354,10 @@ fn docx(path: &Path, rng: &mut Rng) -> anyhow::Result<Label> {
     Ok(label.as_one_window())
 }
 
+/// Two cell styles as Excel writes them: General, and its "Social Security
+/// Number" format, a custom number format.
+const XLSX_STYLES: &str = r#"<styleSheet><numFmts count="1"><numFmt numFmtId="164" formatCode="000\-00\-0000"/></numFmts><cellStyleXfs count="1"><xf numFmtId="0" fontId="0"/></cellStyleXfs><cellXfs count="2"><xf numFmtId="0" fontId="0" xfId="0"/><xf numFmtId="164" fontId="0" xfId="0" applyNumberFormat="1"/></cellXfs></styleSheet>"#;
+
 fn xlsx(path: &Path, rng: &mut Rng) -> anyhow::Result<Label> {
     let (csv, label) = csv_document(rng);
     let mut shared: Vec<String> = Vec::new();
@@ -362,9 +366,20 @@ fn xlsx(path: &Path, rng: &mut Rng) -> anyhow::Result<Label> {
         rows.push_str(&format!("<row r=\"{}\">", r + 1));
         for (c, cell) in line.split(',').enumerate() {
             let reference = format!("{}{}", char::from(b'A' + c as u8), r + 1);
+            let bytes = cell.as_bytes();
+            let dashed_ssn = bytes.len() == 11
+                && bytes[3] == b'-'
+                && bytes[6] == b'-'
+                && cell.replace('-', "").bytes().all(|b| b.is_ascii_digit());
             if !cell.is_empty() && cell.bytes().all(|b| b.is_ascii_digit()) && cell.len() < 16 {
                 // A number cell, as a spreadsheet stores unquoted numbers.
                 rows.push_str(&format!("<c r=\"{reference}\"><v>{cell}</v></c>"));
+            } else if dashed_ssn {
+                // Typed into a cell formatted as Excel's "Social Security
+                // Number": stored as a number, leading zeros gone, shown
+                // through style 1's format.
+                let number: u64 = cell.replace('-', "").parse()?;
+                rows.push_str(&format!("<c r=\"{reference}\" s=\"1\"><v>{number}</v></c>"));
             } else {
                 shared.push(xml_escape(cell));
                 rows.push_str(&format!(
@@ -384,6 +399,7 @@ fn xlsx(path: &Path, rng: &mut Rng) -> anyhow::Result<Label> {
         &[
             ("[Content_Types].xml", "<Types/>".into()),
             ("xl/sharedStrings.xml", format!("<sst>{strings}</sst>")),
+            ("xl/styles.xml", XLSX_STYLES.into()),
             (
                 "xl/worksheets/sheet1.xml",
                 format!("<worksheet><sheetData>{rows}</sheetData></worksheet>"),
