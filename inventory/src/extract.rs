@@ -23,6 +23,16 @@ pub enum Content {
         xml: Vec<u8>,
         book: std::sync::Arc<Workbook>,
     },
+    /// Records whose fields are labelled by keys: a JSON document's objects.
+    Keyed(Vec<KeyedRecord>),
+}
+
+/// A record of a JSON document: its members' keys and scalar values, on the
+/// line where it starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyedRecord {
+    pub line: u64,
+    pub fields: Vec<(String, String)>,
 }
 
 /// A scannable piece of a file, named by its path inside the file (empty for the
@@ -134,6 +144,11 @@ pub fn extract(
             "csv" => Content::Delimited(text, b','),
             "tsv" | "tab" => Content::Delimited(text, b'\t'),
             "html" | "htm" | "xhtml" | "xml" => Content::Markup(text),
+            // Not JSON after all: read as text.
+            "json" | "jsonl" | "ndjson" => match json_records(&text) {
+                Some(records) => Content::Keyed(records),
+                None => Content::Text(text),
+            },
             _ => Content::Text(text),
         };
         parts.push(Part {
@@ -465,6 +480,134 @@ fn office_text(
             // "SSN: …"): lines, judged as records over nearby lines.
             content: Content::Text(xml_text(xml, markup)),
         });
+    }
+}
+
+/// The records of a JSON document, or of JSON Lines (a value per line); `None`
+/// if the text is neither.
+///
+/// Each object with scalar members is a record: its members, and those of the
+/// objects nested in it (`"name": {"first": …, "last": …}`), each under its
+/// own key; an array of scalars is one field, its items joined. An object in
+/// an array is a record of its own (`{"employees": [{…}, {…}]}`).
+fn json_records(text: &str) -> Option<Vec<KeyedRecord>> {
+    let values: Vec<serde_json::Value> = match serde_json::from_str(text) {
+        Ok(value) => vec![value],
+        Err(_) => text
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(serde_json::from_str)
+            .collect::<Result<_, _>>()
+            .ok()?,
+    };
+    let mut records = Vec::new();
+    for value in &values {
+        json_value_records(value, "", &mut records);
+    }
+    place_records(text, &mut records);
+    Some(records)
+}
+
+fn json_value_records(value: &serde_json::Value, key: &str, records: &mut Vec<KeyedRecord>) {
+    use serde_json::Value;
+    match value {
+        Value::Object(members) => {
+            let mut fields = Vec::new();
+            json_object_fields(members, &mut fields, records);
+            if !fields.is_empty() {
+                records.push(KeyedRecord { line: 0, fields });
+            }
+        }
+        Value::Array(items) => {
+            let mut scalars = Vec::new();
+            for item in items {
+                match json_scalar(item) {
+                    Some(text) => scalars.push(text),
+                    None => json_value_records(item, key, records),
+                }
+            }
+            if !scalars.is_empty() {
+                records.push(KeyedRecord {
+                    line: 0,
+                    fields: vec![(key.to_string(), scalars.join(" | "))],
+                });
+            }
+        }
+        scalar => {
+            if let Some(text) = json_scalar(scalar) {
+                records.push(KeyedRecord {
+                    line: 0,
+                    fields: vec![(key.to_string(), text)],
+                });
+            }
+        }
+    }
+}
+
+/// The fields of one object into `fields`; the records of the objects in its
+/// arrays into `records`.
+fn json_object_fields(
+    members: &serde_json::Map<String, serde_json::Value>,
+    fields: &mut Vec<(String, String)>,
+    records: &mut Vec<KeyedRecord>,
+) {
+    use serde_json::Value;
+    for (key, value) in members {
+        match value {
+            Value::Object(nested) => json_object_fields(nested, fields, records),
+            Value::Array(items) => {
+                let mut scalars = Vec::new();
+                for item in items {
+                    match json_scalar(item) {
+                        Some(text) => scalars.push(text),
+                        None => json_value_records(item, key, records),
+                    }
+                }
+                if !scalars.is_empty() {
+                    fields.push((key.clone(), scalars.join(" | ")));
+                }
+            }
+            scalar => {
+                if let Some(text) = json_scalar(scalar) {
+                    fields.push((key.clone(), text));
+                }
+            }
+        }
+    }
+}
+
+/// A string or number as text; nothing for null, booleans and containers.
+fn json_scalar(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(text) => Some(text.clone()),
+        serde_json::Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
+}
+
+/// Gives each record the line where its first field's key is, searching on
+/// from the record before: parsed values carry no positions, and samples name
+/// a line. A record holding arrays of records comes after them in the list,
+/// so its key is looked for back from there; the search goes on from where it
+/// was.
+fn place_records(text: &str, records: &mut [KeyedRecord]) {
+    let bytes = text.as_bytes();
+    let newlines =
+        |range: std::ops::Range<usize>| memchr::memchr_iter(b'\n', &bytes[range]).count() as u64;
+    let (mut cursor, mut line) = (0usize, 1u64);
+    for record in records.iter_mut() {
+        record.line = line;
+        let Some((key, _)) = record.fields.first() else {
+            continue;
+        };
+        let quoted = serde_json::to_string(key).unwrap_or_default();
+        if let Some(at) = memchr::memmem::find(&bytes[cursor..], quoted.as_bytes()) {
+            line += newlines(cursor..cursor + at);
+            cursor += at;
+            record.line = line;
+        } else if let Some(at) = memchr::memmem::rfind(&bytes[..cursor], quoted.as_bytes()) {
+            record.line = line - newlines(at..cursor);
+        }
     }
 }
 
@@ -1476,6 +1619,59 @@ pub(crate) mod tests {
             ("xl/worksheets/sheet1.xml", sheet),
         ]);
         let report = scan_bytes("staff.xlsx", &xlsx);
+        assert_eq!(report.findings.counts.ssn, 1, "{report:?}");
+        assert!(report.findings.holds_pi());
+    }
+
+    #[test]
+    fn json_objects_are_records_labelled_by_their_keys() {
+        let document = br#"{
+  "company": "Acme",
+  "employees": [
+    {
+      "name": {"first": "John", "last": "Smith"},
+      "ssn": "234567891",
+      "phones": ["508-555-1212", "508-555-3434"]
+    },
+    {"firstName": "Mary", "lastName": "Jones", "accountNumber": 12345678901},
+    {"productName": "Widget", "orderNumber": 234567892}
+  ]
+}"#;
+        let text = std::str::from_utf8(document).unwrap();
+        let records = json_records(text).unwrap();
+        assert_eq!(records.len(), 4, "{records:?}");
+        assert!(records.iter().any(|r| r.fields
+            == [
+                ("first".to_string(), "John".to_string()),
+                ("last".into(), "Smith".into()),
+                ("phones".into(), "508-555-1212 | 508-555-3434".into()),
+                ("ssn".into(), "234567891".into()),
+            ]
+            && r.line == 5));
+        let report = scan_bytes("staff.json", document);
+        let counts = report.findings.counts;
+        // A bare nine-digit SSN counts under its key; the order number does not.
+        assert_eq!(
+            (counts.ssn, counts.account, counts.names),
+            (1, 1, 2),
+            "{report:?}"
+        );
+        assert_eq!(report.findings.pi_records, 2);
+        let lines: Vec<u64> = report.findings.samples.iter().map(|s| s.line).collect();
+        // A sample names the line where its record starts.
+        assert_eq!(lines, [5, 9], "{report:?}");
+    }
+
+    #[test]
+    fn json_lines_are_records_and_what_is_not_json_is_text() {
+        let lines = b"{\"full_name\":\"Linda Davis\",\"card\":\"4111111111111111\"}\n\n{\"customer\":\"Bob Brown\"}\n";
+        let report = scan_bytes("events.jsonl", lines);
+        assert_eq!(report.findings.counts.card, 1, "{report:?}");
+        assert_eq!(report.findings.counts.names, 2);
+        assert!(report.findings.holds_pi());
+        // Cut short: still read, as text.
+        let broken = b"{\"note\": \"Jane Doe, SSN 234-56-7891\", ";
+        let report = scan_bytes("cut.json", broken);
         assert_eq!(report.findings.counts.ssn, 1, "{report:?}");
         assert!(report.findings.holds_pi());
     }

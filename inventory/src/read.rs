@@ -487,6 +487,7 @@ fn read_parts(mut report: FileReport, bytes: &[u8]) -> FileReport {
             Content::Rows(rows) => {
                 scan_rows(rows.into_iter().enumerate().map(|(i, r)| (i as u64 + 1, r)))
             }
+            Content::Keyed(records) => crate::scan::scan_keyed_records(&records),
             Content::Sheet { xml, book } => scan_streamed_rows(|row| {
                 crate::extract::for_each_sheet_row(&xml, &book, row);
             }),

@@ -129,6 +129,109 @@ impl Findings {
     }
 }
 
+/// One field of a record whose fields are labelled: a table's cell under its
+/// column's header, or a JSON member under its key.
+struct Cell<'a> {
+    hint: ColumnHint,
+    /// The label names people ("First Name", "customer").
+    is_name: bool,
+    text: &'a str,
+}
+
+impl Findings {
+    /// Judges one record of labelled fields. A name field counts one name when
+    /// filled (`first_last`: the record's name fields are parts of one
+    /// person's name); a hinted field is searched with its hint; the other
+    /// fields are searched together, joined in `rest` (a buffer kept for
+    /// reuse), so that "Name: John Smith" or a context word in a neighbouring
+    /// field still count.
+    fn judge_record<'a>(
+        &mut self,
+        line: u64,
+        cells: impl Iterator<Item = Cell<'a>>,
+        first_last: bool,
+        rest: &mut String,
+    ) {
+        let mut elements = 0;
+        let mut names = 0;
+        rest.clear();
+        let mut free_cells = 0;
+        for Cell {
+            hint,
+            is_name,
+            text,
+        } in cells
+        {
+            if is_name {
+                if text.chars().any(|c| c.is_alphabetic()) {
+                    names += 1;
+                }
+                continue;
+            }
+            if hint != ColumnHint::None {
+                elements += self.record(text, line, hint);
+            } else {
+                if free_cells > 0 {
+                    rest.push_str(" | ");
+                }
+                rest.push_str(text);
+                free_cells += 1;
+            }
+        }
+        let free_names = count_names(rest) as u64;
+        elements += self.record(rest, line, ColumnHint::None);
+        let people = if first_last { names.min(1) } else { names } + free_names;
+        self.counts.names += people;
+        if elements > 0 && people > 0 {
+            self.pi_records += 1;
+        }
+    }
+}
+
+/// Scans records whose fields are labelled by keys (JSON objects): each key
+/// says, as a column header does, which fields hold names and which hold
+/// elements.
+pub fn scan_keyed_records(records: &[crate::extract::KeyedRecord]) -> Findings {
+    let mut findings = Findings::default();
+    let mut rest = String::new();
+    for record in records {
+        let labels: Vec<(ColumnHint, bool)> = record
+            .fields
+            .iter()
+            .map(|(key, _)| {
+                let header = normalized_header(&split_camel_case(key));
+                (hint_of(&header), names_people(&header))
+            })
+            .collect();
+        let first_last = labels.iter().filter(|(_, is_name)| *is_name).count() >= 2;
+        let cells = record
+            .fields
+            .iter()
+            .zip(&labels)
+            .map(|((_, text), &(hint, is_name))| Cell {
+                hint,
+                is_name,
+                text,
+            });
+        findings.judge_record(record.line, cells, first_last, &mut rest);
+    }
+    findings
+}
+
+/// A key in camelCase as words ("firstName" is "first Name", "SSN" stays).
+fn split_camel_case(key: &str) -> String {
+    let mut words = String::with_capacity(key.len() + 4);
+    let mut previous_lower = false;
+    for c in key.chars() {
+        if c.is_ascii_uppercase() && previous_lower {
+            words.push(' ');
+        }
+        previous_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        words.push(c);
+    }
+    words
+}
+
 /// Scans running text (plain text, HTML/XML text, JSON, e-mail bodies).
 pub fn scan_text(text: &str) -> Findings {
     /// The lines gathered so far: a record runs up to the next blank line, at
@@ -334,43 +437,16 @@ impl RowScanner {
                 self.name_columns.clear();
             }
         }
-        let findings = &mut self.findings;
-        let mut elements = 0;
-        let mut names = 0;
-        // Other cells together, so "Name: John Smith" or context words in a
-        // neighbouring cell still count.
-        let rest = &mut self.rest;
-        rest.clear();
-        let mut free_cells = 0;
-        for (column, cell) in row.enumerate() {
-            let hint = self.hints.get(column).copied().unwrap_or(ColumnHint::None);
-            let is_name = self.name_columns.get(column).copied().unwrap_or(false);
-            if is_name {
-                // A name column counts as one name per filled cell.
-                if cell.chars().any(|c| c.is_alphabetic()) {
-                    names += 1;
-                }
-                continue;
-            }
-            if hint != ColumnHint::None {
-                elements += findings.record(cell, line, hint);
-            } else {
-                if free_cells > 0 {
-                    rest.push_str(" | ");
-                }
-                rest.push_str(cell);
-                free_cells += 1;
-            }
-        }
-        let row_names = count_names(rest) as u64;
-        elements += findings.record(rest, line, ColumnHint::None);
+        let (hints, name_columns) = (&self.hints, &self.name_columns);
+        let cells = row.enumerate().map(|(column, cell)| Cell {
+            hint: hints.get(column).copied().unwrap_or(ColumnHint::None),
+            is_name: name_columns.get(column).copied().unwrap_or(false),
+            text: cell,
+        });
         // Name columns split over "First" and "Last" are one person.
-        let first_last = self.name_columns.iter().filter(|n| **n).count() >= 2;
-        let people = if first_last { names.min(1) } else { names } + row_names;
-        findings.counts.names += people;
-        if elements > 0 && people > 0 {
-            findings.pi_records += 1;
-        }
+        let first_last = name_columns.iter().filter(|n| **n).count() >= 2;
+        self.findings
+            .judge_record(line, cells, first_last, &mut self.rest);
     }
 
     fn finish(self) -> Findings {
