@@ -2,7 +2,7 @@
 //! the binary (see data/README.md), matched as "First Last", "Last, First" and
 //! "J. Last", in Title Case or UPPER CASE.
 
-use crate::name_key::{first_slot, name_key};
+use crate::name_key::{first_slot, name_key, LONGEST_NAME};
 use crate::swar::first_in_range;
 
 /// A name list as the build script laid it out: open addressing over exact
@@ -10,10 +10,37 @@ use crate::swar::first_in_range;
 struct NameTable(&'static [u8]);
 
 impl NameTable {
+    #[inline]
     fn contains(&self, word: &str) -> bool {
-        let Some(key) = name_key(word.as_bytes()) else {
-            return false;
+        match name_key(word.as_bytes()) {
+            Some(key) => self.holds(key),
+            // Only a word that is not plain letters can be hyphenated or have
+            // accents to fold.
+            None => self.contains_unusual(word),
+        }
+    }
+
+    /// A hyphenated word ("Garcia-Lopez", "Mary-Jane") when each part is in
+    /// the list and none is a common word; a word with accents by its letters
+    /// without them.
+    #[cold]
+    #[inline(never)]
+    fn contains_unusual(&self, word: &str) -> bool {
+        let key = |part: &str| {
+            name_key(part.as_bytes())
+                .or_else(|| folded(part).and_then(|(letters, len)| name_key(&letters[..len])))
         };
+        if word.as_bytes().contains(&b'-') {
+            word.split('-').all(|part| {
+                !part.is_empty() && !common(part) && key(part).is_some_and(|k| self.holds(k))
+            })
+        } else {
+            !word.is_ascii() && key(word).is_some_and(|k| self.holds(k))
+        }
+    }
+
+    #[inline]
+    fn holds(&self, key: u64) -> bool {
         let mask = self.0.len() / 8 - 1;
         let mut slot = first_slot(key, mask);
         loop {
@@ -31,6 +58,34 @@ impl NameTable {
             slot = (slot + 1) & mask;
         }
     }
+}
+
+/// A word's letters with their accents taken off ("José" is "Jose", "João"
+/// "Joao"), as the Census lists spell names; `None` for a letter without an
+/// unaccented form or a word too long for a name.
+fn folded(word: &str) -> Option<([u8; LONGEST_NAME], usize)> {
+    let mut letters = [0u8; LONGEST_NAME];
+    let mut len = 0;
+    for c in word.chars() {
+        let plain = match c {
+            'A'..='Z' | 'a'..='z' => c as u8,
+            'À'..='Å' | 'à'..='å' | 'Ā' | 'ā' => b'a',
+            'Ç' | 'ç' | 'Č' | 'č' | 'Ć' | 'ć' => b'c',
+            'È'..='Ë' | 'è'..='ë' | 'Ē' | 'ē' | 'Ę' | 'ę' | 'Ě' | 'ě' => b'e',
+            'Ì'..='Ï' | 'ì'..='ï' => b'i',
+            'Ñ' | 'ñ' | 'Ń' | 'ń' => b'n',
+            'Ò'..='Ö' | 'Ø' | 'ò'..='ö' | 'ø' | 'Ō' | 'ō' | 'Ő' | 'ő' => b'o',
+            'Ù'..='Ü' | 'ù'..='ü' | 'Ū' | 'ū' | 'Ů' | 'ů' | 'Ű' | 'ű' => b'u',
+            'Ý' | 'ý' | 'ÿ' => b'y',
+            'Š' | 'š' | 'Ś' | 'ś' => b's',
+            'Ž' | 'ž' | 'Ź' | 'ź' | 'Ż' | 'ż' => b'z',
+            'Ł' | 'ł' => b'l',
+            _ => return None,
+        };
+        *letters.get_mut(len)? = plain;
+        len += 1;
+    }
+    Some((letters, len))
 }
 
 static FIRST: NameTable = NameTable(include_bytes!(concat!(env!("OUT_DIR"), "/first-names.bin")));
@@ -57,14 +112,21 @@ pub fn is_surname(word: &str) -> bool {
     LAST.contains(word)
 }
 
-/// Title Case ("Smith", "O'Brien", "McDonald") or UPPER CASE, at least 2 letters.
+/// Title Case ("Smith", "O'Brien", "McDonald", "José") or UPPER CASE, at
+/// least 2 letters.
 fn capitalised(word: &str) -> bool {
     let bytes = word.as_bytes();
+    let name_byte = |b: &u8| b.is_ascii_alphabetic() || *b == b'\'' || *b == b'-';
     bytes.len() >= 2
         && bytes[0].is_ascii_uppercase()
-        && bytes
-            .iter()
-            .all(|&b| b.is_ascii_alphabetic() || b == b'\'' || b == b'-')
+        && (bytes.iter().all(name_byte) || !word.is_ascii() && capitalised_beyond_ascii(word))
+}
+
+#[cold]
+#[inline(never)]
+fn capitalised_beyond_ascii(word: &str) -> bool {
+    word.chars()
+        .all(|c| c.is_alphabetic() || c == '\'' || c == '-')
 }
 
 fn common(word: &str) -> bool {
@@ -80,13 +142,18 @@ fn common(word: &str) -> bool {
 
 /// A word with the punctuation that follows it, which decides "Last, First".
 fn word_and_end(w: &str) -> (&str, char) {
-    // Bytes, not characters: every byte of a non-ASCII character is trimmed, as
-    // the character would be, so the cuts fall on character boundaries.
-    let kept = |b: &u8| b.is_ascii_alphanumeric() || *b == b'\'' || *b == b'.';
     let bytes = w.as_bytes();
+    let kept = |b: &u8| b.is_ascii_alphanumeric() || *b == b'\'' || *b == b'.';
     let start = bytes.iter().position(kept).unwrap_or(bytes.len());
     let end = bytes.iter().rposition(kept).map_or(start, |i| i + 1);
-    let trimmed = &w[start..end];
+    // What was cut is most often nothing or a mark; a byte beyond ASCII in it
+    // may be a letter ("José").
+    let beyond_ascii = |cut: &[u8]| cut.iter().any(|b| !b.is_ascii());
+    let trimmed = if beyond_ascii(&bytes[..start]) || beyond_ascii(&bytes[end..]) {
+        trimmed_beyond_ascii(w)
+    } else {
+        &w[start..end]
+    };
     // Only a comma after the word matters ("Last, First").
     let after = match bytes.last() {
         Some(&b) if b.is_ascii() => char::from(b),
@@ -94,6 +161,13 @@ fn word_and_end(w: &str) -> (&str, char) {
         None => ' ',
     };
     (trimmed.trim_end_matches('.'), after)
+}
+
+/// Letters beyond ASCII are kept ("José"); quotes and other marks go.
+#[cold]
+#[inline(never)]
+fn trimmed_beyond_ascii(w: &str) -> &str {
+    w.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'' && c != '.')
 }
 
 /// Whether two adjacent words name a person.
@@ -107,6 +181,13 @@ fn names_a_person((a, a_end): (&str, char), (b, _): (&str, char)) -> bool {
         && is_first_name(b)
         && !common(b);
     let initial_last = initial && capitalised(b) && is_surname(b) && !common(b);
+    // "SMITH, J." as rosters and court records list people.
+    let last_initial = a_end == ','
+        && capitalised(a)
+        && is_surname(a)
+        && !common(a)
+        && b.len() == 1
+        && b.as_bytes()[0].is_ascii_uppercase();
     let first_last = a_end != ','
         && capitalised(a)
         && capitalised(b)
@@ -114,7 +195,7 @@ fn names_a_person((a, a_end): (&str, char), (b, _): (&str, char)) -> bool {
         && is_surname(b)
         && !common(a)
         && !common(b);
-    last_first || initial_last || first_last
+    last_first || initial_last || last_initial || first_last
 }
 
 /// Whether the character at `at` (a character boundary) is white space as
@@ -412,11 +493,10 @@ mod tests {
                 && word.len() >= 2
                 && word
                     .chars()
-                    .all(|c| c.is_ascii_alphabetic() || c == '\'' || c == '-')
+                    .all(|c| c.is_alphabetic() || c == '\'' || c == '-')
         };
         fn word_and_end_by_chars(w: &str) -> (&str, bool) {
-            let trimmed =
-                w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '\'' && c != '.');
+            let trimmed = w.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'' && c != '.');
             (
                 trimmed.trim_end_matches('.'),
                 w.chars().last().unwrap_or(' ') == ',',
@@ -459,6 +539,13 @@ mod tests {
             "pairs do not overlap"
         );
         assert_eq!(count_names("Dear Mr. O'Brien"), 0);
+        // Accents as the Census lists leave them out; double names; a roster's
+        // "Last, Initial".
+        assert_eq!(count_names("José García, Renée Côté and Inês Muñoz"), 3);
+        assert_eq!(count_names("Maria-Jose Garcia-Lopez"), 1);
+        assert_eq!(count_names("Long-Term Care"), 0);
+        assert_eq!(count_names("SMITH, J. and Garcia, M"), 2);
+        assert_eq!(count_names("Worcester, MA and Boston, A"), 1);
         // A city and its state are not "Last, First", though both are in the lists.
         assert!(is_surname("Worcester") && is_first_name("Ma") && is_first_name("Al"));
         assert_eq!(count_names("Mail to Worcester, MA 01608-0994"), 0);
