@@ -141,7 +141,10 @@ pub fn extract(
         }
     } else if let Some(text) = crate::read::decode(bytes) {
         let content = match ext {
-            "csv" => Content::Delimited(text, b','),
+            "csv" => {
+                let delimiter = csv_delimiter(&text);
+                Content::Delimited(text, delimiter)
+            }
             "tsv" | "tab" => Content::Delimited(text, b'\t'),
             "html" | "htm" | "xhtml" | "xml" => Content::Markup(text),
             // Not JSON after all: read as text.
@@ -481,6 +484,23 @@ fn office_text(
             content: Content::Text(xml_text(xml, markup)),
         });
     }
+}
+
+/// The delimiter of a ".csv" file: a comma, unless its first line holds
+/// none and holds semicolons (as Excel writes CSV where the comma is the
+/// decimal mark), tabs or pipes (as database exports do), the most of them.
+fn csv_delimiter(text: &str) -> u8 {
+    let first_line = text.lines().next().unwrap_or_default().as_bytes();
+    let count = |delimiter: u8| first_line.iter().filter(|&&b| b == delimiter).count();
+    if count(b',') > 0 {
+        return b',';
+    }
+    [b';', b'\t', b'|']
+        .into_iter()
+        .map(|delimiter| (count(delimiter), delimiter))
+        .filter(|&(n, _)| n > 0)
+        .max_by_key(|&(n, _)| n)
+        .map_or(b',', |(_, delimiter)| delimiter)
 }
 
 /// The records of a JSON document, or of JSON Lines (a value per line); `None`
@@ -1619,6 +1639,28 @@ pub(crate) mod tests {
             ("xl/worksheets/sheet1.xml", sheet),
         ]);
         let report = scan_bytes("staff.xlsx", &xlsx);
+        assert_eq!(report.findings.counts.ssn, 1, "{report:?}");
+        assert!(report.findings.holds_pi());
+    }
+
+    #[test]
+    fn a_csv_file_may_be_delimited_by_semicolons_tabs_or_pipes() {
+        for (text, delimiter) in [
+            ("Name,SSN\nAnn Lee,234567891\n", b','),
+            ("Name;SSN;Note\nAnn Lee;234567891;a, b\n", b';'),
+            ("Name\tSSN\nAnn Lee\t234567891\n", b'\t'),
+            ("Name|SSN|Phone\nAnn Lee|234567891|508\n", b'|'),
+            // A header with commas is comma-separated whatever its cells hold.
+            ("Name,Notes\nAnn Lee,\"a; b; c\"\n", b','),
+            ("justoneword\n", b','),
+            ("", b','),
+        ] {
+            assert_eq!(csv_delimiter(text), delimiter, "{text:?}");
+        }
+        let report = scan_bytes(
+            "export.csv",
+            b"Employee Name;SSN;Amount\nAnn Lee;234567891;12,50\n",
+        );
         assert_eq!(report.findings.counts.ssn, 1, "{report:?}");
         assert!(report.findings.holds_pi());
     }
