@@ -539,17 +539,10 @@ fn json_value_records(value: &serde_json::Value, key: &str, records: &mut Vec<Ke
             }
         }
         Value::Array(items) => {
-            let mut scalars = Vec::new();
-            for item in items {
-                match json_scalar(item) {
-                    Some(text) => scalars.push(text),
-                    None => json_value_records(item, key, records),
-                }
-            }
-            if !scalars.is_empty() {
+            if let Some(joined) = json_array(items, key, records) {
                 records.push(KeyedRecord {
                     line: 0,
-                    fields: vec![(key.to_string(), scalars.join(" | "))],
+                    fields: vec![(key.to_string(), joined)],
                 });
             }
         }
@@ -576,15 +569,8 @@ fn json_object_fields(
         match value {
             Value::Object(nested) => json_object_fields(nested, fields, records),
             Value::Array(items) => {
-                let mut scalars = Vec::new();
-                for item in items {
-                    match json_scalar(item) {
-                        Some(text) => scalars.push(text),
-                        None => json_value_records(item, key, records),
-                    }
-                }
-                if !scalars.is_empty() {
-                    fields.push((key.clone(), scalars.join(" | ")));
+                if let Some(joined) = json_array(items, key, records) {
+                    fields.push((key.clone(), joined));
                 }
             }
             scalar => {
@@ -594,6 +580,23 @@ fn json_object_fields(
             }
         }
     }
+}
+
+/// The scalars of an array under `key`, joined, if it has any; the records of
+/// its containers into `records`.
+fn json_array(
+    items: &[serde_json::Value],
+    key: &str,
+    records: &mut Vec<KeyedRecord>,
+) -> Option<String> {
+    let mut scalars = Vec::new();
+    for item in items {
+        match json_scalar(item) {
+            Some(text) => scalars.push(text),
+            None => json_value_records(item, key, records),
+        }
+    }
+    (!scalars.is_empty()).then(|| scalars.join(" | "))
 }
 
 /// A string or number as text; nothing for null, booleans and containers.
