@@ -504,13 +504,19 @@ fn csv_delimiter(text: &str) -> u8 {
 }
 
 /// The records of a JSON document, or of JSON Lines (a value per line); `None`
-/// if the text is neither.
+/// if the text is neither, or is too large to parse whole.
 ///
 /// Each object with scalar members is a record: its members, and those of the
 /// objects nested in it (`"name": {"first": …, "last": …}`), each under its
 /// own key; an array of scalars is one field, its items joined. An object in
 /// an array is a record of its own (`{"employees": [{…}, {…}]}`).
 fn json_records(text: &str) -> Option<Vec<KeyedRecord>> {
+    // A parsed document takes several times its size: a larger one (a log,
+    // a dump) is read as text, as it was before records, in its own size.
+    const LARGEST_PARSED: usize = 64 << 20;
+    if text.len() > LARGEST_PARSED {
+        return None;
+    }
     let values: Vec<serde_json::Value> = match serde_json::from_str(text) {
         Ok(value) => vec![value],
         Err(_) => text
