@@ -147,9 +147,9 @@ pub fn extract(
             }
             "tsv" | "tab" => Content::Delimited(text, b'\t'),
             "html" | "htm" | "xhtml" | "xml" => Content::Markup(text),
-            // Not JSON after all: read as text.
             "json" | "jsonl" | "ndjson" => match json_records(&text) {
                 Some(records) => Content::Keyed(records),
+                // Not JSON after all, or too large to parse: read as text.
                 None => Content::Text(text),
             },
             _ => Content::Text(text),

@@ -1,6 +1,7 @@
 //! Personal names: first names and surnames from the US Census lists embedded in
-//! the binary (see data/README.md), matched as "First Last", "Last, First" and
-//! "J. Last", in Title Case or UPPER CASE.
+//! the binary (see data/README.md), matched as "First Last", "Last, First",
+//! "J. Last" and "LAST, J.", in Title Case or UPPER CASE, hyphenated or with
+//! accents the lists leave out.
 
 use crate::name_key::{first_slot, name_key, LONGEST_NAME};
 use crate::swar::first_in_range;

@@ -194,15 +194,18 @@ impl Findings {
 pub fn scan_keyed_records(records: &[crate::extract::KeyedRecord]) -> Findings {
     let mut findings = Findings::default();
     let mut rest = String::new();
+    // The same keys come back in every record of an export: each is read once.
+    let mut labelled: std::collections::HashMap<&str, (ColumnHint, bool)> =
+        std::collections::HashMap::new();
+    let mut labels: Vec<(ColumnHint, bool)> = Vec::new();
     for record in records {
-        let labels: Vec<(ColumnHint, bool)> = record
-            .fields
-            .iter()
-            .map(|(key, _)| {
+        labels.clear();
+        labels.extend(record.fields.iter().map(|(key, _)| {
+            *labelled.entry(key.as_str()).or_insert_with(|| {
                 let header = normalized_header(&split_camel_case(key));
                 (hint_of(&header), names_people(&header))
             })
-            .collect();
+        }));
         let first_last = labels.iter().filter(|(_, is_name)| *is_name).count() >= 2;
         let cells = record
             .fields
@@ -232,7 +235,8 @@ fn split_camel_case(key: &str) -> String {
     words
 }
 
-/// Scans running text (plain text, HTML/XML text, JSON, e-mail bodies).
+/// Scans running text (plain text, HTML/XML text, JSON that is not records,
+/// e-mail bodies).
 pub fn scan_text(text: &str) -> Findings {
     /// The lines gathered so far: a record runs up to the next blank line, at
     /// most WINDOW_LINES lines.
